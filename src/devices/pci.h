@@ -1,0 +1,106 @@
+/*
+ * pci: PCI bus 0 with a host bridge, type-1 configuration access at
+ * 0xCF8/0xCFC, 32-bit memory BARs pre-assigned in the window below the
+ * IOAPIC, and INTx routed to IOAPIC pins 16-23 (level, as the DSDT's _PRT
+ * says). Devices embed struct pci_dev and fill a pci_dev_ops table.
+ */
+#ifndef MV_DEVICES_PCI_H
+#define MV_DEVICES_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+
+#define PCI_MAX_SLOTS     32
+#define PCI_NUM_BARS      6
+#define PCI_CFG_SIZE      256
+#define PCI_INTX_GSI_BASE 16
+#define PCI_INTX_GSI_NUM  8
+
+/* Guest physical layout of PCI (kept out of RAM by mem/layout). */
+#define PCI_MMIO32_BASE 0xC0000000ULL
+#define PCI_MMIO32_SIZE 0x20000000ULL /* up to the ECAM */
+#define PCI_ECAM_BASE   0xE0000000ULL
+#define PCI_ECAM_SIZE   0x00100000ULL /* bus 0 only */
+
+struct pci_dev;
+struct pci_host;
+
+struct pci_dev_ops {
+	/* Accesses to memory BAR `bar`; off is relative to the BAR's base. */
+	void (*bar_read)(struct pci_dev *d, unsigned int bar, uint64_t off, void *data,
+			 uint32_t len);
+	void (*bar_write)(struct pci_dev *d, unsigned int bar, uint64_t off, const void *data,
+			  uint32_t len);
+	/* Optional: the guest moved a BAR (old == 0 on first placement). */
+	void (*bar_moved)(struct pci_dev *d, unsigned int bar, uint64_t old, uint64_t addr);
+};
+
+struct pci_bar {
+	struct bus_dev bdev; /* registered on the MMIO bus while placed */
+	struct pci_dev *dev;
+	unsigned int idx;
+	uint32_t size; /* 0: no BAR; else a power of two >= 4 KiB */
+	uint64_t addr;
+	bool placed;
+};
+
+struct pci_dev {
+	const struct pci_dev_ops *ops;
+	const char *name;
+	struct pci_host *host;
+	unsigned int slot;
+	unsigned int gsi; /* INTx line, set by pci_host_add */
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t wmask[PCI_CFG_SIZE]; /* guest-writable bits outside the BARs */
+	struct pci_bar bars[PCI_NUM_BARS];
+	uint8_t last_cap; /* config offset of the last capability, 0: none */
+	bool irq_level;
+};
+
+/* How the bus reaches the machine (KVM in the VMM, fakes in unit tests). */
+struct pci_host_ops {
+	int (*set_irq)(struct pci_host *h, unsigned int gsi, int level);
+	int (*ioeventfd)(struct pci_host *h, uint64_t addr, uint32_t len, int fd, bool assign);
+	int (*irqfd)(struct pci_host *h, unsigned int gsi, int fd, int resample_fd, bool assign);
+};
+
+struct pci_host {
+	const struct pci_host_ops *ops;
+	struct bus *mmio;
+	struct bus *pio;
+	pthread_mutex_t lock; /* config space and the 0xCF8 latch */
+	uint32_t cf8;
+	struct pci_dev *devs[PCI_MAX_SLOTS];
+	uint64_t mmio_next;
+	struct bus_dev cfg_port; /* 0xCF8-0xCFF */
+	struct pci_dev bridge;
+};
+
+int pci_host_init(struct pci_host *h, const struct pci_host_ops *ops, struct bus *mmio,
+		  struct bus *pio);
+void pci_host_destroy(struct pci_host *h);
+
+/* Fill the header of a type-0 function; call before pci_host_add. */
+void pci_dev_init(struct pci_dev *d, const struct pci_dev_ops *ops, const char *name,
+		  uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision,
+		  uint16_t subsys_vendor, uint16_t subsys_id);
+/* Declare 32-bit memory BAR idx of `size` bytes (a power of two). */
+int pci_dev_set_bar(struct pci_dev *d, unsigned int idx, uint32_t size);
+/* Append a capability (cap[0] = ID; cap[1] is filled with the next pointer).
+ * Returns its config offset, or -ENOSPC. */
+int pci_dev_add_cap(struct pci_dev *d, const void *cap, unsigned int len);
+/* Place the device in the next free slot, assign its BARs and its INTx GSI. */
+int pci_host_add(struct pci_host *h, struct pci_dev *d);
+/* Drive INTx (level). */
+void pci_dev_set_irq(struct pci_dev *d, int level);
+
+/* Config space access as the guest does it; exposed for unit tests and fuzzing. */
+uint32_t pci_cfg_read(struct pci_host *h, unsigned int slot, unsigned int fn, unsigned int off,
+		      unsigned int len);
+void pci_cfg_write(struct pci_host *h, unsigned int slot, unsigned int fn, unsigned int off,
+		   unsigned int len, uint32_t val);
+
+#endif
