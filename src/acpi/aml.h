@@ -1,0 +1,63 @@
+/*
+ * aml: a small emitter for the ACPI Machine Language used by the DSDT.
+ *
+ * Bytes are appended to a growable buffer; constructs with a PkgLength
+ * (Scope, Device, Method, Package, Buffer) are opened with aml_open_*() and
+ * closed with aml_close(), which encodes the length in front of the body.
+ * Allocation failures are sticky: check aml->err once at the end.
+ */
+#ifndef MV_ACPI_AML_H
+#define MV_ACPI_AML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct aml {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	int err;
+	size_t open[16]; /* body start offsets of the open constructs */
+	unsigned int depth;
+};
+
+void aml_init(struct aml *a);
+void aml_free(struct aml *a);
+
+void aml_byte(struct aml *a, uint8_t b);
+void aml_bytes(struct aml *a, const void *p, size_t n);
+/* n little-endian bytes of v (raw data, as in table bodies; not an AML integer). */
+void aml_le(struct aml *a, uint64_t v, unsigned int n);
+/* "\\_SB_.PC00", "_S5_", "COM1": segments are padded to 4 characters with '_'. */
+void aml_namestring(struct aml *a, const char *path);
+/* Smallest encoding: ZeroOp, OneOp, Byte/Word/DWord/QWord prefix. */
+void aml_integer(struct aml *a, uint64_t v);
+void aml_string(struct aml *a, const char *s);
+/* EISA ID such as "PNP0A03" encoded as a DWord. */
+void aml_eisaid(struct aml *a, const char *id);
+
+/* Name(NAME, ...): emits NameOp and the name; the value follows. */
+void aml_name(struct aml *a, const char *name);
+void aml_open_scope(struct aml *a, const char *name);
+void aml_open_device(struct aml *a, const char *name);
+void aml_open_method(struct aml *a, const char *name, uint8_t flags);
+void aml_open_package(struct aml *a, uint8_t nelems);
+void aml_close(struct aml *a);
+/* Buffer whose size operand is computed when it is closed with aml_close_buffer(). */
+void aml_open_buffer(struct aml *a);
+void aml_close_buffer(struct aml *a);
+void aml_return(struct aml *a);
+
+/* Resource descriptors, to be placed in a buffer (ResourceTemplate). */
+void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
+void aml_res_irq_noflags(struct aml *a, unsigned int irq);
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);
+void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max);
+void aml_res_end(struct aml *a);
+
+/* PkgLength encoding of a body of n bytes; returns the number of bytes written to out[4]. */
+unsigned int aml_pkglen_encode(size_t body, uint8_t out[4]);
+
+#endif

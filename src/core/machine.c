@@ -1,0 +1,449 @@
+#include "core/machine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acpi/acpi.h"
+#include "core/log.h"
+#include "core/util.h"
+
+static int machine_read_file(const char *opt, const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		mv_err("%s %s: %s", opt, path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		ret = -EINVAL;
+		mv_err("%s %s: not a non-empty regular file", opt, path);
+		goto out;
+	}
+	*buf = malloc(st.st_size);
+	if (!*buf) {
+		ret = -ENOMEM;
+		mv_err("%s %s: out of memory", opt, path);
+		goto out;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t r = read(fd, *buf + done, st.st_size - done);
+
+		if (r <= 0) {
+			ret = r < 0 ? -errno : -EIO;
+			mv_err("%s %s: read failed: %s", opt, path, strerror(-ret));
+			free(*buf);
+			*buf = NULL;
+			goto out;
+		}
+		done += r;
+	}
+	*len = done;
+out:
+	close(fd);
+	return ret;
+}
+
+int machine_load_images(struct machine *m, struct mv_config *cfg)
+{
+	struct x86_bzimage bz;
+	char err[256];
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->serial_out_fd = -1;
+	m->loop.epfd = -1;
+	if (!cfg->kernel) {
+		mv_err("--kernel is required");
+		return -EINVAL;
+	}
+	ret = machine_read_file("--kernel", cfg->kernel, &m->kernel, &m->kernel_len);
+	if (ret)
+		return ret;
+	ret = x86_bzimage_parse(m->kernel, m->kernel_len, &bz, err, sizeof(err));
+	if (ret) {
+		mv_err("--kernel %s: %s", cfg->kernel, err);
+		return ret;
+	}
+	if (cfg->initramfs)
+		ret = machine_read_file("--initramfs", cfg->initramfs, &m->initrd, &m->initrd_len);
+	return ret;
+}
+
+static void machine_add_e820(struct machine *m, uint64_t addr, uint64_t size, uint32_t type)
+{
+	if (size && m->nr_e820 < X86_E820_MAX)
+		m->e820[m->nr_e820++] = (struct x86_e820){addr, size, type};
+}
+
+/*
+ * Interim guest layout: all boot RAM in one private mapping, split around the
+ * 32-bit PCI hole. Replaced by mem/layout and per-zone backends.
+ */
+int machine_create_memory(struct machine *m)
+{
+	uint64_t total = 0, low, high;
+	unsigned int i;
+
+	for (i = 0; i < m->cfg->nr_zones; i++)
+		total += m->cfg->zones[i].size;
+	if (total < 2 * MiB) {
+		mv_err("--memory size=%lluK is too small to boot", (unsigned long long)(total >> 10));
+		return -EINVAL;
+	}
+	m->ram_map = mmap(NULL, total, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->ram_map == MAP_FAILED) {
+		m->ram_map = NULL;
+		mv_err("--memory: cannot map %llu MiB: %s", (unsigned long long)(total >> 20),
+		       strerror(errno));
+		return -ENOMEM;
+	}
+	m->ram_map_size = total;
+	madvise(m->ram_map, total, MADV_HUGEPAGE);
+	low = MV_MIN(total, PCI_MMIO32_BASE);
+	high = total - low;
+	m->ram[m->nr_ram++] = (struct machine_ram){0, low, m->ram_map, 0};
+	if (high)
+		m->ram[m->nr_ram++] = (struct machine_ram){4 * GiB, high, m->ram_map + low, 0};
+	m->low_ram_end = low;
+	machine_add_e820(m, 0, 0x9FC00, E820_RAM);
+	machine_add_e820(m, 0x9FC00, 0x100000 - 0x9FC00, E820_RESERVED);
+	machine_add_e820(m, 0x100000, low - 0x100000, E820_RAM);
+	machine_add_e820(m, PCI_ECAM_BASE, PCI_ECAM_SIZE, E820_RESERVED);
+	machine_add_e820(m, 4 * GiB, high, E820_RAM);
+	return 0;
+}
+
+int machine_create_vm(struct machine *m)
+{
+	char err[256];
+	int ret;
+
+	ret = loop_init(&m->loop);
+	if (ret) {
+		mv_err("cannot create the event loop: %s", strerror(-ret));
+		return ret;
+	}
+	ret = vm_create(&m->vm, &m->loop, m->cfg->cpus.boot, err, sizeof(err));
+	if (ret) {
+		mv_err("%s", err);
+		return ret;
+	}
+	m->vm_created = true;
+	return 0;
+}
+
+int machine_map_memory(struct machine *m)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->nr_ram; i++) {
+		struct machine_ram *r = &m->ram[i];
+
+		ret = vm_map(&m->vm, r->gpa, r->size, r->hva, &r->slot);
+		if (ret) {
+			mv_err("mapping guest RAM at %#llx failed: %s", (unsigned long long)r->gpa,
+			       strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int machine_pci_set_irq(struct pci_host *h, unsigned int gsi, int level)
+{
+	struct machine *m = container_of(h, struct machine, pci);
+
+	return m->vm.irq.set(&m->vm.irq, gsi, level);
+}
+
+static int machine_pci_ioeventfd(struct pci_host *h, uint64_t addr, uint32_t len, int fd,
+				 bool assign)
+{
+	struct machine *m = container_of(h, struct machine, pci);
+
+	return vm_ioeventfd(&m->vm, addr, len, fd, assign);
+}
+
+static int machine_pci_irqfd(struct pci_host *h, unsigned int gsi, int fd, int resample_fd,
+			     bool assign)
+{
+	struct machine *m = container_of(h, struct machine, pci);
+
+	return vm_irqfd(&m->vm, gsi, fd, resample_fd, assign);
+}
+
+static const struct pci_host_ops machine_pci_ops = {
+	.set_irq = machine_pci_set_irq,
+	.ioeventfd = machine_pci_ioeventfd,
+	.irqfd = machine_pci_irqfd,
+};
+
+int machine_create_devices(struct machine *m)
+{
+	const struct mv_config *cfg = m->cfg;
+	int in_fd = -1, ret;
+
+	switch (cfg->serial) {
+	case SERIAL_TTY:
+		in_fd = STDIN_FILENO;
+		m->serial_out_fd = dup(STDOUT_FILENO);
+		break;
+	case SERIAL_FILE:
+		m->serial_out_fd =
+			open(cfg->serial_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (m->serial_out_fd < 0) {
+			ret = -errno;
+			mv_err("--serial file=%s: %s", cfg->serial_file, strerror(errno));
+			return ret;
+		}
+		break;
+	case SERIAL_OFF:
+		break;
+	}
+	ret = serial_init(&m->serial, &m->vm.pio, &m->loop, &m->vm.irq, &m->vm.events, in_fd,
+			  m->serial_out_fd);
+	if (ret) {
+		mv_err("serial port: %s", strerror(-ret));
+		return ret;
+	}
+	m->serial_up = true;
+	ret = power_init(&m->power, &m->vm.pio, &m->vm.events);
+	if (ret) {
+		mv_err("power device: %s", strerror(-ret));
+		return ret;
+	}
+	m->power_up = true;
+	ret = pci_host_init(&m->pci, &machine_pci_ops, &m->vm.mmio, &m->vm.pio);
+	if (ret) {
+		mv_err("PCI host bridge: %s", strerror(-ret));
+		return ret;
+	}
+	m->pci_up = true;
+	return 0;
+}
+
+static void machine_describe_acpi(struct machine *m, struct acpi_machine *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ncpus = m->cfg->cpus.boot;
+	a->pci_slots = PCI_MAX_SLOTS;
+	a->pci_gsi_base = PCI_INTX_GSI_BASE;
+	a->pci_gsi_num = PCI_INTX_GSI_NUM;
+	a->pci_mmio32_base = PCI_MMIO32_BASE;
+	a->pci_mmio32_size = PCI_MMIO32_SIZE;
+}
+
+/* Writes ACPI tables and the kernel into guest memory and sets up the vCPUs. */
+static int machine_load_guest(struct machine *m)
+{
+	struct acpi_machine *a = calloc(1, sizeof(*a));
+	const char *cmdline = m->cfg->cmdline ? m->cfg->cmdline : "console=ttyS0";
+	struct x86_boot b;
+	uint8_t *tables;
+	uint64_t entry;
+	size_t used;
+	char err[256];
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	machine_describe_acpi(m, a);
+	tables = gmem_hva(&m->vm.mem, MACHINE_ACPI_BASE, MACHINE_ACPI_SIZE);
+	if (!tables) {
+		free(a);
+		mv_err("guest RAM does not cover the ACPI area");
+		return -EFAULT;
+	}
+	ret = acpi_build(a, MACHINE_ACPI_BASE, tables, MACHINE_ACPI_SIZE, &m->rsdp, &used);
+	free(a);
+	if (ret) {
+		mv_err("building ACPI tables failed: %s", strerror(-ret));
+		return ret;
+	}
+	b = (struct x86_boot){
+		.kernel = m->kernel,
+		.kernel_len = m->kernel_len,
+		.initrd = m->initrd,
+		.initrd_len = m->initrd_len,
+		.cmdline = cmdline,
+		.e820 = m->e820,
+		.nr_e820 = m->nr_e820,
+		.rsdp = m->rsdp,
+		.low_ram_end = m->low_ram_end,
+	};
+	ret = x86_boot_load(&m->vm.mem, &b, &entry, err, sizeof(err));
+	if (ret) {
+		mv_err("%s", err);
+		return ret;
+	}
+	ret = vm_reset_irqchip(&m->vm);
+	if (!ret)
+		ret = vm_reset_vcpus(&m->vm, entry, X86_BOOT_PARAMS);
+	if (ret)
+		mv_err("setting up the vCPUs failed: %s", strerror(-ret));
+	return ret;
+}
+
+int machine_boot(struct machine *m)
+{
+	int ret = machine_load_guest(m);
+
+	if (ret)
+		return ret;
+	m->boots++;
+	ret = vm_start(&m->vm);
+	if (ret)
+		mv_err("starting the vCPUs failed: %s", strerror(-ret));
+	return ret;
+}
+
+/* Guest reboot: every vCPU stopped, devices back to power-on, the kernel loaded anew. */
+static int machine_reset(struct machine *m)
+{
+	vm_stop(&m->vm);
+	serial_reset(&m->serial);
+	mv_info("guest reboot");
+	return machine_boot(m);
+}
+
+static void machine_on_vm_event(struct loop_watch *w, uint32_t events)
+{
+	struct machine *m = container_of(w, struct machine, vm_event_w);
+
+	switch (vm_take_event(&m->vm)) {
+	case VM_EV_NONE:
+		return;
+	case VM_EV_POWEROFF:
+		m->exit_code = 0;
+		break;
+	case VM_EV_RESET:
+		if (m->cfg->on_reboot == ON_REBOOT_RESET) {
+			if (machine_reset(m) == 0)
+				return;
+			m->exit_code = 1;
+		} else {
+			m->exit_code = 0;
+		}
+		break;
+	case VM_EV_PANIC:
+		mv_err("the guest kernel panicked");
+		m->exit_code = 1;
+		break;
+	case VM_EV_SHUTDOWN:
+		mv_err("the guest triple-faulted (CPU shutdown)");
+		m->exit_code = 1;
+		break;
+	case VM_EV_QUIT:
+		m->exit_code = 0;
+		break;
+	case VM_EV_ERROR:
+		m->exit_code = 1;
+		break;
+	}
+	loop_stop(&m->loop);
+}
+
+static void machine_on_signal(struct loop_watch *w, uint32_t events)
+{
+	struct machine *m = container_of(w, struct machine, signal_w);
+	struct signalfd_siginfo si;
+
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	mv_info("%s received, stopping the VM", strsignal(si.ssi_signo));
+	m->exit_code = 0;
+	loop_stop(&m->loop);
+}
+
+static void machine_raw_terminal(struct machine *m)
+{
+	struct termios t;
+
+	if (m->cfg->serial != SERIAL_TTY || !isatty(STDIN_FILENO) ||
+	    tcgetattr(STDIN_FILENO, &m->saved_tio) < 0)
+		return;
+	m->tio_saved = true;
+	t = m->saved_tio;
+	/* Raw input for the guest; Ctrl-A x leaves (see serial.h). */
+	t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+	t.c_lflag &= ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cflag |= CS8;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+int machine_run(struct machine *m)
+{
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	m->signal_w.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	m->signal_w.cb = machine_on_signal;
+	m->vm_event_w.fd = m->vm.event_fd;
+	m->vm_event_w.cb = machine_on_vm_event;
+	if (m->signal_w.fd < 0 || loop_add(&m->loop, &m->signal_w, EPOLLIN) ||
+	    loop_add(&m->loop, &m->vm_event_w, EPOLLIN)) {
+		mv_err("cannot watch signals and VM events: %s", strerror(errno));
+		return 1;
+	}
+	machine_raw_terminal(m);
+	ret = machine_boot(m);
+	if (ret)
+		return 1;
+	ret = loop_run(&m->loop);
+	if (ret) {
+		mv_err("event loop failed: %s", strerror(-ret));
+		return 1;
+	}
+	return m->exit_code;
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (m->vm_created)
+		vm_stop(&m->vm);
+	if (m->tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &m->saved_tio);
+	if (m->pci_up)
+		pci_host_destroy(&m->pci);
+	if (m->power_up)
+		power_destroy(&m->power, &m->vm.pio);
+	if (m->serial_up)
+		serial_destroy(&m->serial, &m->vm.pio);
+	if (m->vm_created)
+		vm_destroy(&m->vm);
+	if (m->signal_w.fd > 0)
+		close(m->signal_w.fd);
+	if (m->loop.epfd >= 0)
+		loop_destroy(&m->loop);
+	if (m->serial_out_fd >= 0)
+		close(m->serial_out_fd);
+	if (m->ram_map)
+		munmap(m->ram_map, m->ram_map_size);
+	free(m->kernel);
+	free(m->initrd);
+}

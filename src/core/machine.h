@@ -1,0 +1,84 @@
+/*
+ * machine: the PC that memvisor builds around a VM: guest RAM, the legacy
+ * devices (UART, power), PCI with its virtio devices, ACPI tables and the
+ * Linux boot. main() calls the steps in order; each step validates before it
+ * acquires and undoes itself on failure.
+ */
+#ifndef MV_CORE_MACHINE_H
+#define MV_CORE_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <termios.h>
+
+#include "arch/x86/boot.h"
+#include "config/config.h"
+#include "core/loop.h"
+#include "core/vm.h"
+#include "devices/pci.h"
+#include "devices/power.h"
+#include "devices/serial.h"
+
+#define MACHINE_ACPI_BASE 0xE0000ULL
+#define MACHINE_ACPI_SIZE 0x20000ULL
+#define MACHINE_MAX_RAM   (CONFIG_MAX_ZONES * 2)
+
+/* One piece of boot RAM as the guest sees it and where the host keeps it. */
+struct machine_ram {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+	uint32_t slot;
+};
+
+struct machine {
+	struct mv_config *cfg;
+	struct loop loop;
+	struct vm vm;
+	bool vm_created;
+	struct serial serial;
+	bool serial_up;
+	int serial_out_fd;
+	struct power power;
+	bool power_up;
+	struct pci_host pci;
+	bool pci_up;
+
+	/* guest RAM */
+	uint8_t *ram_map; /* interim single mapping, replaced by per-zone backends */
+	uint64_t ram_map_size;
+	struct machine_ram ram[MACHINE_MAX_RAM];
+	unsigned int nr_ram;
+	uint64_t low_ram_end;
+	struct x86_e820 e820[X86_E820_MAX];
+	unsigned int nr_e820;
+
+	/* boot images, kept for reboots */
+	uint8_t *kernel;
+	size_t kernel_len;
+	uint8_t *initrd;
+	size_t initrd_len;
+	uint64_t rsdp;
+
+	struct loop_watch vm_event_w;
+	struct loop_watch signal_w;
+	int exit_code;
+	unsigned int boots;
+
+	struct termios saved_tio;
+	bool tio_saved;
+};
+
+/* Each step returns 0 or -errno after printing one line naming the problem. */
+int machine_load_images(struct machine *m, struct mv_config *cfg);
+int machine_create_memory(struct machine *m);
+int machine_create_vm(struct machine *m);
+int machine_map_memory(struct machine *m);
+int machine_create_devices(struct machine *m);
+int machine_boot(struct machine *m);
+/* Runs until the guest powers off, fails, or memvisor is told to stop; returns the exit status. */
+int machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+
+#endif

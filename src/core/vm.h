@@ -1,0 +1,96 @@
+/*
+ * vm: one KVM virtual machine: its vCPU threads, memory slots, buses,
+ * interrupt lines and lifecycle (run, reset on reboot, stop).
+ *
+ * Threads: vCPU threads run KVM_RUN and dispatch port/MMIO exits to the
+ * buses; everything else (device notifications, control socket, signals,
+ * lifecycle events) runs on the main thread's event loop. Devices report
+ * lifecycle events through vm->events, from any thread.
+ */
+#ifndef MV_CORE_VM_H
+#define MV_CORE_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+#include "core/irq.h"
+#include "core/loop.h"
+#include "mem/guest.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	struct kvm_lapic_state lapic0; /* power-on LAPIC, restored at reset */
+};
+
+/* Called on the vCPU thread for a guest access to an address no slot or device covers. */
+typedef bool (*vm_unmapped_fn)(struct vm *vm, uint64_t gpa, void *data, uint32_t len, bool write);
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	struct kvm_cpuid2 *cpuid; /* supported by KVM; adjusted per vCPU */
+	unsigned int ncpus;
+	struct vcpu *vcpus;
+	struct bus pio;
+	struct bus mmio;
+	struct gmem mem;
+	struct loop *loop;
+	struct irq_sink irq;
+	struct vm_events events;
+	vm_unmapped_fn unmapped; /* optional: e.g. unplugged virtio-mem blocks */
+
+	/* memory slots */
+	pthread_mutex_t slot_lock;
+	uint32_t max_slots;
+	uint8_t *slot_used;
+	uint32_t slots_in_use;
+
+	/* lifecycle: vCPU and device threads post; the loop thread watches
+	 * event_fd and acts (vm_take_event) */
+	int event_fd;
+	pthread_mutex_t ev_lock;
+	enum vm_event pending;
+	volatile bool stopping;
+	struct kvm_irqchip chip0[3]; /* power-on PIC master/slave and IOAPIC */
+	struct kvm_pit_state2 pit0;
+};
+
+/*
+ * Opens /dev/kvm and creates the VM with in-kernel irqchip and PIT and
+ * ncpus vCPUs (not yet running). -errno with a one-line reason in err.
+ */
+int vm_create(struct vm *vm, struct loop *loop, unsigned int ncpus, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+
+/* Map host memory at gpa for the guest (a KVM slot) and into vm->mem; returns the slot. */
+int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t *slot);
+/* Remove a slot made by vm_map (gpa/size as mapped). */
+int vm_unmap(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size);
+uint32_t vm_slots_free(struct vm *vm);
+
+/* Set vCPU registers and state for a boot (the BSP enters at entry). */
+int vm_reset_vcpus(struct vm *vm, uint64_t entry, uint64_t boot_params);
+/* Restore the interrupt controllers and PIT to their power-on state. */
+int vm_reset_irqchip(struct vm *vm);
+int vm_start(struct vm *vm);
+/* Stop every vCPU thread and join them. */
+void vm_stop(struct vm *vm);
+
+int vm_irqfd(struct vm *vm, unsigned int gsi, int fd, int resample_fd, bool assign);
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, int fd, bool assign);
+
+/* The event the loop thread should act on (cleared by the call). */
+enum vm_event vm_take_event(struct vm *vm);
+
+#endif
