@@ -9,12 +9,12 @@
 #define FADT_LEN 276
 
 /* FADT flags and IA-PC boot architecture bits (ACPI 6.x, 5.2.9). */
-#define FADT_F_PWR_BUTTON   (1U << 4)
-#define FADT_F_SLP_BUTTON   (1U << 5)
-#define FADT_F_RESET_REG    (1U << 10)
-#define FADT_F_HW_REDUCED   (1U << 20)
-#define FADT_BOOT_NO_VGA    (1U << 2)
-#define FADT_BOOT_NO_CMOS   (1U << 5)
+#define FADT_F_PWR_BUTTON (1U << 4)
+#define FADT_F_SLP_BUTTON (1U << 5)
+#define FADT_F_RESET_REG  (1U << 10)
+#define FADT_F_HW_REDUCED (1U << 20)
+#define FADT_BOOT_NO_VGA  (1U << 2)
+#define FADT_BOOT_NO_CMOS (1U << 5)
 
 uint8_t acpi_sum(const void *p, size_t len)
 {
@@ -83,8 +83,8 @@ static void acpi_build_fadt(struct aml *t, uint64_t dsdt)
 	f = t->buf + base;
 	acpi_put(f + 40, dsdt < 4 * GiB ? dsdt : 0, 4);
 	acpi_put(f + 109, FADT_BOOT_NO_VGA | FADT_BOOT_NO_CMOS, 2);
-	acpi_put(f + 112, FADT_F_HW_REDUCED | FADT_F_RESET_REG | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON,
-		 4);
+	acpi_put(f + 112,
+		 FADT_F_HW_REDUCED | FADT_F_RESET_REG | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON, 4);
 	/* Reset, sleep control and sleep status share the power device's port. */
 	t->len = base + 116;
 	acpi_gas_io8(t, ACPI_PM_PORT);
@@ -106,7 +106,7 @@ static void acpi_build_madt(struct aml *t, const struct acpi_machine *m)
 
 	acpi_header(t, "APIC", 5);
 	aml_le(t, 0xFEE00000, 4); /* local APIC address */
-	aml_le(t, 0, 4);          /* flags: no dual 8259 setup to do */
+	aml_le(t, 0, 4);	  /* flags: no dual 8259 setup to do */
 	for (i = 0; i < m->ncpus; i++) {
 		aml_byte(t, 0); /* processor local APIC */
 		aml_byte(t, 8);
@@ -225,7 +225,7 @@ static void acpi_build_srat(struct aml *t, const struct acpi_machine *m)
 		aml_byte(t, 0); /* processor local APIC affinity */
 		aml_byte(t, 16);
 		aml_byte(t, pxm);
-		aml_byte(t, i);  /* APIC ID */
+		aml_byte(t, i);	 /* APIC ID */
 		aml_le(t, 1, 4); /* enabled */
 		aml_byte(t, 0);
 		aml_le(t, pxm >> 8, 3);

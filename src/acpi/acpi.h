@@ -18,10 +18,10 @@
 #define ACPI_MAX_NODES 64
 
 /* I/O port of the sleep control/status and reset registers (FADT). */
-#define ACPI_PM_PORT    0x600
-#define ACPI_RESET_VAL  0x01
+#define ACPI_PM_PORT	0x600
+#define ACPI_RESET_VAL	0x01
 #define ACPI_SLP_TYP_S5 5
-#define ACPI_SLP_EN     0x20
+#define ACPI_SLP_EN	0x20
 
 struct acpi_mem_range {
 	uint64_t base;
@@ -36,7 +36,7 @@ struct acpi_machine {
 	/* Guest NUMA: SRAT/SLIT are emitted only when numa is set. */
 	bool numa;
 	unsigned int nr_nodes;
-	uint32_t node_ids[ACPI_MAX_NODES];                /* proximity domains */
+	uint32_t node_ids[ACPI_MAX_NODES];		  /* proximity domains */
 	uint8_t distance[ACPI_MAX_NODES][ACPI_MAX_NODES]; /* indexed like node_ids */
 	struct acpi_mem_range mem[ACPI_MAX_MEM];
 	unsigned int nr_mem;
@@ -49,7 +49,7 @@ struct acpi_machine {
 };
 
 /* Offsets inside the SDT header. */
-#define ACPI_HDR_LEN      36
+#define ACPI_HDR_LEN	  36
 #define ACPI_HDR_CHECKSUM 9
 
 /*

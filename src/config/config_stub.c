@@ -25,10 +25,17 @@ int config_parse_size(const char *s, uint64_t *out)
 	uint64_t v = strtoull(s, &end, 10);
 
 	switch (*end) {
-	case 'K': v <<= 10; break;
-	case 'M': v <<= 20; break;
-	case 'G': v <<= 30; break;
-	default: break;
+	case 'K':
+		v <<= 10;
+		break;
+	case 'M':
+		v <<= 20;
+		break;
+	case 'G':
+		v <<= 30;
+		break;
+	default:
+		break;
 	}
 	*out = v;
 	return 0;
@@ -61,7 +68,8 @@ int config_parse_args(struct mv_config *cfg, int argc, char **argv, bool *exit_n
 				cfg->serial_file = (char *)v + 5;
 			}
 		} else if (!strcmp(a, "--on-reboot") && v) {
-			cfg->on_reboot = !strcmp(argv[++i], "exit") ? ON_REBOOT_EXIT : ON_REBOOT_RESET;
+			cfg->on_reboot =
+			    !strcmp(argv[++i], "exit") ? ON_REBOOT_EXIT : ON_REBOOT_RESET;
 		} else {
 			snprintf(err, errlen, "unknown option %s", a);
 			return -EINVAL;

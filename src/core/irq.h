@@ -20,11 +20,11 @@ static inline void irq_pulse(struct irq_sink *s, unsigned int gsi)
 enum vm_event {
 	VM_EV_NONE = 0,
 	VM_EV_POWEROFF, /* guest ACPI S5 */
-	VM_EV_RESET,    /* guest reboot (ACPI reset register, 8042) */
-	VM_EV_PANIC,    /* guest kernel panic (pvpanic) */
+	VM_EV_RESET,	/* guest reboot (ACPI reset register, 8042) */
+	VM_EV_PANIC,	/* guest kernel panic (pvpanic) */
 	VM_EV_SHUTDOWN, /* triple fault */
-	VM_EV_QUIT,     /* host: signal, console escape, QMP quit */
-	VM_EV_ERROR,    /* VMM-side failure, already reported */
+	VM_EV_QUIT,	/* host: signal, console escape, QMP quit */
+	VM_EV_ERROR,	/* VMM-side failure, already reported */
 };
 
 struct vm_events {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -15,6 +16,10 @@
 #include "acpi/acpi.h"
 #include "core/log.h"
 #include "core/util.h"
+
+/* The reset-vector stub (arch/x86/boot.c) reboots through the power device. */
+_Static_assert(X86_RESET_PORT == ACPI_PM_PORT && X86_RESET_VALUE == ACPI_RESET_VAL,
+	       "reset stub and FADT reset register disagree");
 
 static int machine_read_file(const char *opt, const char *path, uint8_t **buf, size_t *len)
 {
@@ -102,7 +107,8 @@ int machine_create_memory(struct machine *m)
 	for (i = 0; i < m->cfg->nr_zones; i++)
 		total += m->cfg->zones[i].size;
 	if (total < 2 * MiB) {
-		mv_err("--memory size=%lluK is too small to boot", (unsigned long long)(total >> 10));
+		mv_err("--memory size=%lluK is too small to boot",
+		       (unsigned long long)(total >> 10));
 		return -EINVAL;
 	}
 	m->ram_map = mmap(NULL, total, PROT_READ | PROT_WRITE,
@@ -190,9 +196,9 @@ static int machine_pci_irqfd(struct pci_host *h, unsigned int gsi, int fd, int r
 }
 
 static const struct pci_host_ops machine_pci_ops = {
-	.set_irq = machine_pci_set_irq,
-	.ioeventfd = machine_pci_ioeventfd,
-	.irqfd = machine_pci_irqfd,
+    .set_irq = machine_pci_set_irq,
+    .ioeventfd = machine_pci_ioeventfd,
+    .irqfd = machine_pci_irqfd,
 };
 
 int machine_create_devices(struct machine *m)
@@ -207,7 +213,7 @@ int machine_create_devices(struct machine *m)
 		break;
 	case SERIAL_FILE:
 		m->serial_out_fd =
-			open(cfg->serial_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		    open(cfg->serial_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (m->serial_out_fd < 0) {
 			ret = -errno;
 			mv_err("--serial file=%s: %s", cfg->serial_file, strerror(errno));
@@ -278,15 +284,15 @@ static int machine_load_guest(struct machine *m)
 		return ret;
 	}
 	b = (struct x86_boot){
-		.kernel = m->kernel,
-		.kernel_len = m->kernel_len,
-		.initrd = m->initrd,
-		.initrd_len = m->initrd_len,
-		.cmdline = cmdline,
-		.e820 = m->e820,
-		.nr_e820 = m->nr_e820,
-		.rsdp = m->rsdp,
-		.low_ram_end = m->low_ram_end,
+	    .kernel = m->kernel,
+	    .kernel_len = m->kernel_len,
+	    .initrd = m->initrd,
+	    .initrd_len = m->initrd_len,
+	    .cmdline = cmdline,
+	    .e820 = m->e820,
+	    .nr_e820 = m->nr_e820,
+	    .rsdp = m->rsdp,
+	    .low_ram_end = m->low_ram_end,
 	};
 	ret = x86_boot_load(&m->vm.mem, &b, &entry, err, sizeof(err));
 	if (ret) {
@@ -368,6 +374,16 @@ static void machine_on_signal(struct loop_watch *w, uint32_t events)
 	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	mv_info("%s received, stopping the VM", strsignal(si.ssi_signo));
+	if (mv_debug_enabled()) {
+		vm_stop(&m->vm);
+		for (unsigned int i = 0; i < m->vm.ncpus; i++) {
+			struct kvm_regs r;
+
+			if (ioctl(m->vm.vcpus[i].fd, KVM_GET_REGS, &r) == 0)
+				mv_debug("vCPU %u: rip %#llx rsp %#llx", i,
+					 (unsigned long long)r.rip, (unsigned long long)r.rsp);
+		}
+	}
 	m->exit_code = 0;
 	loop_stop(&m->loop);
 }

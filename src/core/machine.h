@@ -22,7 +22,7 @@
 
 #define MACHINE_ACPI_BASE 0xE0000ULL
 #define MACHINE_ACPI_SIZE 0x20000ULL
-#define MACHINE_MAX_RAM   (CONFIG_MAX_ZONES * 2)
+#define MACHINE_MAX_RAM	  (CONFIG_MAX_ZONES * 2)
 
 /* One piece of boot RAM as the guest sees it and where the host keeps it. */
 struct machine_ram {

@@ -15,9 +15,9 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define VM_TSS_ADDR      0xFFFBD000ULL
+#define VM_TSS_ADDR	 0xFFFBD000ULL
 #define VM_IDENTITY_ADDR 0xFFFBC000ULL
-#define VM_KICK_SIGNAL   SIGUSR1
+#define VM_KICK_SIGNAL	 SIGUSR1
 
 static int vm_irq_set(struct irq_sink *s, unsigned int gsi, int level)
 {
@@ -67,7 +67,8 @@ static int vm_open_kvm(struct vm *vm, char *err, size_t errlen)
 		int e = errno;
 
 		if (e == ENOENT)
-			snprintf(err, errlen, "/dev/kvm not found: KVM is not available on this host");
+			snprintf(err, errlen,
+				 "/dev/kvm not found: KVM is not available on this host");
 		else
 			snprintf(err, errlen, "cannot open /dev/kvm: %s", strerror(e));
 		return -e;
@@ -237,10 +238,10 @@ void vm_destroy(struct vm *vm)
 static int vm_set_region(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)hva,
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uintptr_t)hva,
 	};
 
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
@@ -316,7 +317,7 @@ int vm_reset_vcpus(struct vm *vm, uint64_t entry, uint64_t boot_params)
 		struct vcpu *v = &vm->vcpus[i];
 		/* Application processors wait for INIT/SIPI from the boot CPU. */
 		struct kvm_mp_state mp = {
-			.mp_state = i ? KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE,
+		    .mp_state = i ? KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE,
 		};
 
 		if (ioctl(v->fd, KVM_SET_LAPIC, &v->lapic0) < 0)
@@ -342,10 +343,13 @@ static void vm_exit_io(struct vm *vm, struct kvm_run *run)
 
 	/* String I/O (rep ins/outs) arrives as `count` back-to-back accesses. */
 	for (i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (run->io.direction == KVM_EXIT_IO_OUT)
-			bus_write(&vm->pio, run->io.port, data, run->io.size);
-		else
-			bus_read(&vm->pio, run->io.port, data, run->io.size);
+		bool out = run->io.direction == KVM_EXIT_IO_OUT;
+		bool done = out ? bus_write(&vm->pio, run->io.port, data, run->io.size)
+				: bus_read(&vm->pio, run->io.port, data, run->io.size);
+
+		if (!done && mv_debug_enabled())
+			mv_debug("vm: unclaimed port %s %#x (%u bytes)", out ? "write" : "read",
+				 run->io.port, run->io.size);
 	}
 }
 
@@ -364,8 +368,8 @@ static void vm_exit_mmio(struct vm *vm, struct kvm_run *run)
 	if (!done && vm->unmapped)
 		done = vm->unmapped(vm, addr, run->mmio.data, len, run->mmio.is_write);
 	if (!done)
-		mv_debug("vm: unclaimed MMIO %s at %#llx (%u bytes)", run->mmio.is_write ? "write" : "read",
-			 (unsigned long long)addr, len);
+		mv_debug("vm: unclaimed MMIO %s at %#llx (%u bytes)",
+			 run->mmio.is_write ? "write" : "read", (unsigned long long)addr, len);
 }
 
 /* Handles one exit; returns false when this vCPU must stop. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "acpi/acpi.h"
+#include "core/log.h"
 #include "core/util.h"
 
 static void power_pm_read(struct bus_dev *d, uint64_t off, void *data, uint32_t len)
@@ -16,6 +17,7 @@ static void power_pm_write(struct bus_dev *d, uint64_t off, const void *data, ui
 	struct power *p = container_of(d, struct power, pm);
 	uint8_t v = *(const uint8_t *)data;
 
+	mv_debug("power: ACPI register write %#x", v);
 	if (v == ACPI_RESET_VAL)
 		p->events->post(p->events, VM_EV_RESET);
 	else if ((v & ACPI_SLP_EN) && ((v >> 2) & 7) == ACPI_SLP_TYP_S5)
@@ -23,8 +25,8 @@ static void power_pm_write(struct bus_dev *d, uint64_t off, const void *data, ui
 }
 
 static const struct bus_dev_ops power_pm_ops = {
-	.read = power_pm_read,
-	.write = power_pm_write,
+    .read = power_pm_read,
+    .write = power_pm_write,
 };
 
 static void power_kbc_read(struct bus_dev *d, uint64_t off, void *data, uint32_t len)
@@ -36,13 +38,16 @@ static void power_kbc_write(struct bus_dev *d, uint64_t off, const void *data, u
 {
 	struct power *p = container_of(d, struct power, kbc);
 
+	mv_debug("power: i8042 write %#x to port %#llx", *(const uint8_t *)data,
+		 (unsigned long long)(0x60 + off));
+
 	if (off == 4 && *(const uint8_t *)data == 0xFE)
 		p->events->post(p->events, VM_EV_RESET);
 }
 
 static const struct bus_dev_ops power_kbc_ops = {
-	.read = power_kbc_read,
-	.write = power_kbc_write,
+    .read = power_kbc_read,
+    .write = power_kbc_write,
 };
 
 static void power_panic_read(struct bus_dev *d, uint64_t off, void *data, uint32_t len)
@@ -60,8 +65,8 @@ static void power_panic_write(struct bus_dev *d, uint64_t off, const void *data,
 }
 
 static const struct bus_dev_ops power_panic_ops = {
-	.read = power_panic_read,
-	.write = power_panic_write,
+    .read = power_panic_read,
+    .write = power_panic_write,
 };
 
 int power_init(struct power *p, struct bus *pio, struct vm_events *events)

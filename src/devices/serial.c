@@ -16,14 +16,14 @@
 #define UART_MSR 6
 #define UART_SCR 7
 
-#define IER_RDI  0x01
+#define IER_RDI	 0x01
 #define IER_THRI 0x02
 #define IIR_NONE 0x01
 #define IIR_THRI 0x02
-#define IIR_RDI  0x04
+#define IIR_RDI	 0x04
 #define IIR_FIFO 0xC0 /* FIFOs enabled: Linux then detects a 16550A */
 #define LCR_DLAB 0x80
-#define LSR_DR   0x01
+#define LSR_DR	 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define MCR_LOOP 0x10
@@ -152,7 +152,8 @@ static void serial_write(struct bus_dev *d, uint64_t off, const void *data, uint
 			break;
 		}
 		s->ier = v & 0x0F;
-		/* Enabling THRI with THR empty interrupts at once (8250 startup test relies on it). */
+		/* Enabling THRI with THR empty interrupts at once (8250 startup test relies on it).
+		 */
 		if (s->ier & IER_THRI)
 			s->thri_pending = true;
 		serial_kick(s);
@@ -177,8 +178,8 @@ static void serial_write(struct bus_dev *d, uint64_t off, const void *data, uint
 }
 
 static const struct bus_dev_ops serial_ops = {
-	.read = serial_read,
-	.write = serial_write,
+    .read = serial_read,
+    .write = serial_write,
 };
 
 unsigned int serial_push_input(struct serial *s, const uint8_t *buf, unsigned int len)

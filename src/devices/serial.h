@@ -17,8 +17,8 @@
 #include "core/irq.h"
 #include "core/loop.h"
 
-#define SERIAL_PORT     0x3F8
-#define SERIAL_IRQ      4
+#define SERIAL_PORT	0x3F8
+#define SERIAL_IRQ	4
 #define SERIAL_FIFO_LEN 64
 
 struct serial {

@@ -7,28 +7,28 @@
 #include "core/util.h"
 
 /* Offsets in the setup header / zero page (boot.rst, zero-page.rst). */
-#define BP_ACPI_RSDP      0x070
-#define BP_E820_ENTRIES   0x1E8
-#define HDR_SETUP_SECTS   0x1F1
-#define HDR_BOOT_FLAG     0x1FE
-#define HDR_JUMP          0x200
-#define HDR_MAGIC         0x202
-#define HDR_VERSION       0x206
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS     0x211
-#define HDR_RAMDISK_IMAGE 0x218
-#define HDR_RAMDISK_SIZE  0x21C
-#define HDR_CMD_LINE_PTR  0x228
-#define HDR_INITRD_MAX    0x22C
-#define HDR_XLOADFLAGS    0x236
-#define HDR_CMDLINE_SIZE  0x238
-#define HDR_PREF_ADDRESS  0x258
-#define HDR_INIT_SIZE     0x260
+#define BP_ACPI_RSDP	     0x070
+#define BP_E820_ENTRIES	     0x1E8
+#define HDR_SETUP_SECTS	     0x1F1
+#define HDR_BOOT_FLAG	     0x1FE
+#define HDR_JUMP	     0x200
+#define HDR_MAGIC	     0x202
+#define HDR_VERSION	     0x206
+#define HDR_TYPE_OF_LOADER   0x210
+#define HDR_LOADFLAGS	     0x211
+#define HDR_RAMDISK_IMAGE    0x218
+#define HDR_RAMDISK_SIZE     0x21C
+#define HDR_CMD_LINE_PTR     0x228
+#define HDR_INITRD_MAX	     0x22C
+#define HDR_XLOADFLAGS	     0x236
+#define HDR_CMDLINE_SIZE     0x238
+#define HDR_PREF_ADDRESS     0x258
+#define HDR_INIT_SIZE	     0x260
 #define BP_EXT_RAMDISK_IMAGE 0x0C0
 #define BP_EXT_RAMDISK_SIZE  0x0C4
 #define BP_EXT_CMD_LINE_PTR  0x0C8
-#define BP_E820_TABLE     0x2D0
-#define BP_SIZE           4096
+#define BP_E820_TABLE	     0x2D0
+#define BP_SIZE		     4096
 
 #define LOADED_HIGH   0x01
 #define XLF_KERNEL_64 0x01
@@ -93,10 +93,9 @@ int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *bz, ch
 static void x86_write_gdt(uint8_t *gdt)
 {
 	static const uint64_t entries[4] = {
-		0,
-		0x00AF9B000000FFFFULL, /* code: G, L, P, S, exec/read, accessed */
-		0x00CF93000000FFFFULL, /* data: G, D/B, P, S, read/write, accessed */
-		0x008F8B000000FFFFULL, /* busy 64-bit TSS */
+	    0, 0x00AF9B000000FFFFULL, /* code: G, L, P, S, exec/read, accessed */
+	    0x00CF93000000FFFFULL,    /* data: G, D/B, P, S, read/write, accessed */
+	    0x008F8B000000FFFFULL,    /* busy 64-bit TSS */
 	};
 
 	memcpy(gdt, entries, sizeof(entries));
@@ -119,6 +118,33 @@ static int x86_write_page_tables(struct gmem *m)
 		pdpt[i] = (X86_BOOT_PML4 + 0x2000 + i * 0x1000) | 0x03;
 	for (i = 0; i < 4 * 512; i++)
 		pd[i] = ((uint64_t)i << 21) | 0x83;
+	return 0;
+}
+
+/*
+ * With hardware-reduced ACPI, Linux reboots through EFI first; with no EFI it
+ * falls back to a real-mode jump to the reset vector (F000:FFF0). There is no
+ * BIOS there, so put the smallest one that reboots: write the ACPI reset
+ * value to the reset register, then halt.
+ */
+static int x86_write_reset_vector(struct gmem *m)
+{
+	static const uint8_t stub[] = {
+	    0xB0,
+	    X86_RESET_VALUE, /* mov al, value */
+	    0xBA,
+	    X86_RESET_PORT & 0xFF,
+	    X86_RESET_PORT >> 8, /* mov dx, port */
+	    0xEE,		 /* out dx, al */
+	    0xF4,		 /* hlt */
+	    0xEB,
+	    0xFD, /* jmp hlt */
+	};
+	uint8_t *p = gmem_hva(m, X86_RESET_VECTOR, sizeof(stub));
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, stub, sizeof(stub));
 	return 0;
 }
 
@@ -147,11 +173,12 @@ int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, cha
 	/* The decompressor moves the kernel to pref_address and needs init_size there. */
 	kernel_end = MV_MAX(X86_KERNEL_LOAD + bz.pm_size, bz.pref_address + bz.init_size);
 	if (kernel_end > b->low_ram_end) {
-		snprintf(err, errlen,
-			 "too little memory for the kernel: it needs %llu MiB below 4 GiB, the guest "
-			 "has %llu MiB",
-			 (unsigned long long)(kernel_end >> 20) + 1,
-			 (unsigned long long)(b->low_ram_end >> 20));
+		snprintf(
+		    err, errlen,
+		    "too little memory for the kernel: it needs %llu MiB below 4 GiB, the guest "
+		    "has %llu MiB",
+		    (unsigned long long)(kernel_end >> 20) + 1,
+		    (unsigned long long)(b->low_ram_end >> 20));
 		return -ENOSPC;
 	}
 	if (b->initrd_len) {
@@ -200,7 +227,8 @@ int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, cha
 	}
 
 	p = gmem_hva(m, X86_BOOT_GDT, 32);
-	if (!p || !gmem_hva(m, X86_BOOT_IDT, 8) || x86_write_page_tables(m))
+	if (!p || !gmem_hva(m, X86_BOOT_IDT, 8) || x86_write_page_tables(m) ||
+	    x86_write_reset_vector(m))
 		goto fault;
 	x86_write_gdt(p);
 	memset(gmem_hva(m, X86_BOOT_IDT, 8), 0, 8);

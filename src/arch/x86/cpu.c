@@ -80,7 +80,7 @@ struct kvm_cpuid2 *x86_cpuid_for_vcpu(const struct kvm_cpuid2 *sup, unsigned int
 		e->ebx = (e->ebx & ~0xFF00U) | 8 << 8; /* CLFLUSH line size */
 		/* Hypervisor present: the guest then finds kvm-clock (no TSC calibration hang). */
 		e->ecx |= 1U << 31;
-		e->ecx |= 1U << 24; /* TSC deadline timer: no APIC timer calibration */
+		e->ecx |= 1U << 24;    /* TSC deadline timer: no APIC timer calibration */
 		e->ecx &= ~(1U << 15); /* PDCM: no perf capabilities MSR */
 		if (ncpus > 1)
 			e->edx |= 1U << 28;
@@ -116,17 +116,26 @@ struct kvm_cpuid2 *x86_cpuid_for_vcpu(const struct kvm_cpuid2 *sup, unsigned int
 }
 
 static const struct kvm_msr_entry x86_boot_msrs[] = {
-	{.index = 0x174}, {.index = 0x175}, {.index = 0x176}, /* SYSENTER */
-	{.index = 0xC0000081}, {.index = 0xC0000082},          /* STAR, LSTAR */
-	{.index = 0xC0000083}, {.index = 0xC0000084},          /* CSTAR, FMASK */
-	{.index = 0xC0000102},                                 /* KERNEL_GS_BASE */
-	{.index = 0x10},                                       /* TSC */
-	{.index = 0x1A0, .data = 1},                           /* MISC_ENABLE: fast strings */
-	{.index = 0x2FF, .data = 0x806},                       /* MTRRdefType: enabled, WB */
-	/* kvm-clock, async PF, steal time and PV EOI off: a rebooted guest must
-	 * not have KVM keep writing into memory its previous kernel chose. */
-	{.index = 0x11}, {.index = 0x12}, {.index = 0x4B564D00}, {.index = 0x4B564D01},
-	{.index = 0x4B564D02}, {.index = 0x4B564D03}, {.index = 0x4B564D04},
+    {.index = 0x174},
+    {.index = 0x175},
+    {.index = 0x176}, /* SYSENTER */
+    {.index = 0xC0000081},
+    {.index = 0xC0000082}, /* STAR, LSTAR */
+    {.index = 0xC0000083},
+    {.index = 0xC0000084},	     /* CSTAR, FMASK */
+    {.index = 0xC0000102},	     /* KERNEL_GS_BASE */
+    {.index = 0x10},		     /* TSC */
+    {.index = 0x1A0, .data = 1},     /* MISC_ENABLE: fast strings */
+    {.index = 0x2FF, .data = 0x806}, /* MTRRdefType: enabled, WB */
+    /* kvm-clock, async PF, steal time and PV EOI off: a rebooted guest must
+     * not have KVM keep writing into memory its previous kernel chose. */
+    {.index = 0x11},
+    {.index = 0x12},
+    {.index = 0x4B564D00},
+    {.index = 0x4B564D01},
+    {.index = 0x4B564D02},
+    {.index = 0x4B564D03},
+    {.index = 0x4B564D04},
 };
 
 #define X86_NR_BOOT_MSRS (sizeof(x86_boot_msrs) / sizeof(x86_boot_msrs[0]))
@@ -225,9 +234,9 @@ int x86_vcpu_boot_regs(int vcpu_fd, uint64_t entry, uint64_t boot_params)
 	sregs.idt.base = X86_BOOT_IDT;
 	sregs.idt.limit = 7;
 	sregs.cr3 = X86_BOOT_PML4;
-	sregs.cr4 = 0x20;                /* PAE */
-	sregs.cr0 = 0x80000011;          /* PG, ET, PE; not CD/NW */
-	sregs.efer = 0x500;              /* LME, LMA */
+	sregs.cr4 = 0x20;	/* PAE */
+	sregs.cr0 = 0x80000011; /* PG, ET, PE; not CD/NW */
+	sregs.efer = 0x500;	/* LME, LMA */
 	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 
