@@ -18,23 +18,29 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/memvisor $(BUILD)/memvisor-ctl
 
+# `make V=1` shows the commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmemvisor.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/memvisor: $(BUILD)/src/main.o $(BUILD)/libmemvisor.a
-	$(CC) $(CFLAGS) $(LDSTATIC) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDSTATIC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/memvisor-ctl: $(BUILD)/tools/memvisor-ctl.o $(BUILD)/libmemvisor.a
-	$(CC) $(CFLAGS) $(LDSTATIC) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDSTATIC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/fakes.o $(BUILD)/libmemvisor.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 unit-build: $(UNIT_BIN)
 

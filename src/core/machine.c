@@ -86,7 +86,10 @@ int machine_load_images(struct machine *m, struct mv_config *cfg)
 	}
 	if (cfg->initramfs)
 		ret = machine_read_file("--initramfs", cfg->initramfs, &m->initrd, &m->initrd_len);
-	return ret;
+	if (ret)
+		return ret;
+	m->min_low_ram = x86_boot_min_low_ram(&bz, m->initrd_len);
+	return 0;
 }
 
 static void machine_add_e820(struct machine *m, uint64_t addr, uint64_t size, uint32_t type)
@@ -106,9 +109,12 @@ int machine_create_memory(struct machine *m)
 
 	for (i = 0; i < m->cfg->nr_zones; i++)
 		total += m->cfg->zones[i].size;
-	if (total < 2 * MiB) {
-		mv_err("--memory size=%lluK is too small to boot",
-		       (unsigned long long)(total >> 10));
+	/* Checked before any memory is taken: the kernel must fit below the PCI hole. */
+	if (MV_MIN(total, PCI_MMIO32_BASE) < m->min_low_ram) {
+		mv_err("--memory size=%lluM is too little for this kernel and initramfs: they need "
+		       "%lluM",
+		       (unsigned long long)(total >> 20),
+		       (unsigned long long)(m->min_low_ram >> 20) + 1);
 		return -EINVAL;
 	}
 	m->ram_map = mmap(NULL, total, PROT_READ | PROT_WRITE,

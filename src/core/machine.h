@@ -60,6 +60,7 @@ struct machine {
 	uint8_t *initrd;
 	size_t initrd_len;
 	uint64_t rsdp;
+	uint64_t min_low_ram; /* what kernel and initramfs need below the PCI hole */
 
 	struct loop_watch vm_event_w;
 	struct loop_watch signal_w;

@@ -89,6 +89,14 @@ int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *bz, ch
 	return 0;
 }
 
+uint64_t x86_boot_min_low_ram(const struct x86_bzimage *bz, size_t initrd_len)
+{
+	uint64_t kernel_end =
+	    MV_MAX(X86_KERNEL_LOAD + bz->pm_size, bz->pref_address + bz->init_size);
+
+	return align_up(kernel_end, 4096) + align_up(initrd_len, 4096);
+}
+
 /* GDT: null, code64 (0x08), data (0x10), TSS (0x18) as Firecracker lays it out. */
 static void x86_write_gdt(uint8_t *gdt)
 {

@@ -64,6 +64,9 @@ struct x86_boot {
 int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *bz, char *err,
 		      size_t errlen);
 
+/* Guest RAM below the PCI hole that kernel (decompressed) and initramfs need. */
+uint64_t x86_boot_min_low_ram(const struct x86_bzimage *bz, size_t initrd_len);
+
 /* Writes everything into guest memory; -ENOSPC etc. with a reason in err. */
 int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, char *err,
 		  size_t errlen);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test suite and ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+passed=0 failed=0 skipped=0
+
+count() { # suite-name, log: adds the suite's "N passed, N failed" line to the totals
+	local line p f s
+	line=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$2" | tail -n1)
+	if [ -z "$line" ]; then
+		echo "== $1: no summary (counted as one failure)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$line")
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
+}
+
+run() { # name, command...
+	local name=$1 log=build/test-$1.log
+	shift
+	echo "== $name"
+	"$@" 2>&1 | tee "$log" | grep -E '^\[  (FAILED|ERROR)|FAIL|Error|^[a-z0-9-]+: [0-9]+ passed' || true
+	count "$name" "$log"
+}
+
+run unit make --no-print-directory unit
+run unit-asan make --no-print-directory unit-asan
+if [ -x fuzz/run.sh ]; then
+	run fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" fuzz/run.sh
+fi
+if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then
+	run e2e tests/e2e/run.sh
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
