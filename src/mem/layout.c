@@ -10,7 +10,8 @@
 
 #define PAGE_4K 4096ULL
 
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t len, const char *fmt, ...)
 {
@@ -25,7 +26,8 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 
 void layout_zone_opt(const struct mv_config *cfg, unsigned int zone, char *buf, size_t len)
 {
-	/* --memory-zone requires --memory size=0, so a non-zero size means mem0 came from --memory. */
+	/* --memory-zone requires --memory size=0, so a non-zero size means mem0 came from --memory.
+	 */
 	if (cfg->memory.size != 0)
 		snprintf(buf, len, "--memory");
 	else
@@ -131,7 +133,8 @@ static int place_hotplug(const struct mv_config *cfg, struct layout *l, unsigned
 	gpa = align_up(*cursor, align);
 	if (gpa < *cursor || gpa > LAYOUT_MAX_GPA || z->hotplug_size > LAYOUT_MAX_GPA - gpa) {
 		set_err(err, errlen,
-			"%s: hotplug_size=%" PRIu64 " puts the virtio-mem area above the 2^46 guest "
+			"%s: hotplug_size=%" PRIu64
+			" puts the virtio-mem area above the 2^46 guest "
 			"physical address limit",
 			opt, z->hotplug_size);
 		return -ERANGE;
@@ -216,7 +219,7 @@ int layout_build(const struct mv_config *cfg, struct layout *out, char *err, siz
 			return ret;
 	}
 	out->end = out->nr_regions ? out->regions[out->nr_regions - 1].gpa +
-					     out->regions[out->nr_regions - 1].size
+					 out->regions[out->nr_regions - 1].size
 				   : 0;
 	build_e820(out);
 	return 0;
@@ -243,22 +246,22 @@ void layout_format_mtree(const struct layout *l, const struct mv_config *cfg, FI
 		uint64_t base, size;
 		const char *name;
 	} fixed[] = {
-		{PCI_MMIO32_BASE, PCI_MMIO32_SIZE, "pci-mmio32"},
-		{PCI_ECAM_BASE, PCI_ECAM_SIZE, "pci-ecam"},
-		{LAYOUT_IOAPIC_BASE, LAYOUT_IOAPIC_SIZE, "ioapic"},
-		{LAYOUT_LAPIC_BASE, LAYOUT_LAPIC_SIZE, "lapic-msi"},
+	    {PCI_MMIO32_BASE, PCI_MMIO32_SIZE, "pci-mmio32"},
+	    {PCI_ECAM_BASE, PCI_ECAM_SIZE, "pci-ecam"},
+	    {LAYOUT_IOAPIC_BASE, LAYOUT_IOAPIC_SIZE, "ioapic"},
+	    {LAYOUT_LAPIC_BASE, LAYOUT_LAPIC_SIZE, "lapic-msi"},
 	};
 	struct mtree_line lines[LAYOUT_MAX_REGIONS + ARRAY_SIZE(fixed)];
 	unsigned int n = 0, i;
 
 	for (i = 0; i < l->nr_regions; i++)
-		lines[n++] = (struct mtree_line){l->regions[i].gpa, l->regions[i].size,
-						 l->regions[i].kind == LAYOUT_RAM ? "ram"
-										  : "virtio-mem",
-						 &l->regions[i], cfg->zones[l->regions[i].zone].id};
+		lines[n++] =
+		    (struct mtree_line){l->regions[i].gpa, l->regions[i].size,
+					l->regions[i].kind == LAYOUT_RAM ? "ram" : "virtio-mem",
+					&l->regions[i], cfg->zones[l->regions[i].zone].id};
 	for (i = 0; i < ARRAY_SIZE(fixed); i++)
-		lines[n++] = (struct mtree_line){fixed[i].base, fixed[i].size, "i/o", NULL,
-						 fixed[i].name};
+		lines[n++] =
+		    (struct mtree_line){fixed[i].base, fixed[i].size, "i/o", NULL, fixed[i].name};
 	qsort(lines, n, sizeof(lines[0]), mtree_cmp);
 
 	fprintf(out, "address-space: memory\n");

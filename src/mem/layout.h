@@ -20,21 +20,21 @@
 #include "devices/pci.h"
 
 /* Low 1 MiB: RAM up to the EBDA, then reserved up to 1 MiB. */
-#define LAYOUT_LOW_RAM_END      0x9FC00ULL  /* end of the first e820 RAM entry */
-#define LAYOUT_ACPI_BASE        0x9FC00ULL  /* ACPI tables go in [BASE, END) of zone 0 */
-#define LAYOUT_ACPI_END         0xE0000ULL
-#define LAYOUT_RSDP_ADDR        0xE0000ULL  /* in the BIOS area Linux scans for "RSD PTR " */
+#define LAYOUT_LOW_RAM_END	0x9FC00ULL /* end of the first e820 RAM entry */
+#define LAYOUT_ACPI_BASE	0x9FC00ULL /* ACPI tables go in [BASE, END) of zone 0 */
+#define LAYOUT_ACPI_END		0xE0000ULL
+#define LAYOUT_RSDP_ADDR	0xE0000ULL  /* in the BIOS area Linux scans for "RSD PTR " */
 #define LAYOUT_RESERVED_LOW_END 0x100000ULL /* reserved [LOW_RAM_END, 1 MiB) */
 
 /* The hole below 4 GiB. */
 #define LAYOUT_HOLE_BASE   PCI_MMIO32_BASE
-#define LAYOUT_HOLE_END    0x100000000ULL
+#define LAYOUT_HOLE_END	   0x100000000ULL
 #define LAYOUT_IOAPIC_BASE 0xFEC00000ULL
 #define LAYOUT_IOAPIC_SIZE 0x1000ULL
 #define LAYOUT_LAPIC_BASE  0xFEE00000ULL
 #define LAYOUT_LAPIC_SIZE  0x100000ULL /* the local APIC page and the MSI window */
 
-#define LAYOUT_MAX_GPA        (1ULL << 46)
+#define LAYOUT_MAX_GPA	      (1ULL << 46)
 #define LAYOUT_HOTPLUG_ALIGN  (1ULL << 30)
 #define LAYOUT_ZONE_ALIGN     (2ULL << 20)
 #define LAYOUT_MIN_ZONE0_SIZE LAYOUT_RESERVED_LOW_END
@@ -45,22 +45,22 @@
 #define LAYOUT_MAX_E820 (CONFIG_MAX_ZONES + 8)
 
 enum layout_kind {
-	LAYOUT_RAM,     /* boot RAM, in e820 */
+	LAYOUT_RAM,	/* boot RAM, in e820 */
 	LAYOUT_HOTPLUG, /* a virtio-mem device region, never in e820 */
 };
 
 struct layout_region {
 	enum layout_kind kind;
-	unsigned int zone;  /* index in cfg->zones */
+	unsigned int zone; /* index in cfg->zones */
 	uint64_t gpa;
 	uint64_t size;
-	uint64_t offset;    /* within the zone's host mapping (boot RAM or hotplug) */
+	uint64_t offset; /* within the zone's host mapping (boot RAM or hotplug) */
 };
 
 struct layout_zone {
-	uint64_t ram_gpa;      /* first boot RAM byte; meaningless when ram_size is 0 */
+	uint64_t ram_gpa; /* first boot RAM byte; meaningless when ram_size is 0 */
 	uint64_t ram_size;
-	uint64_t hotplug_gpa;  /* 0 when the zone has no virtio-mem device */
+	uint64_t hotplug_gpa; /* 0 when the zone has no virtio-mem device */
 	uint64_t hotplug_size;
 };
 
@@ -82,7 +82,7 @@ struct layout {
 	unsigned int nr_e820;
 	uint64_t low_ram_end; /* end of RAM below the hole */
 	uint64_t ram_end;     /* end of the highest RAM region */
-	uint64_t end;         /* end of everything (RAM and virtio-mem areas) */
+	uint64_t end;	      /* end of everything (RAM and virtio-mem areas) */
 	uint64_t boot_ram;    /* sum of the zones' boot RAM */
 };
 

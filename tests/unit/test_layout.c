@@ -224,8 +224,8 @@ static void test_many_zones(void **state)
 	for (i = 0; i < lay.nr_regions; i++) {
 		if (lay.regions[i].kind == LAYOUT_RAM) {
 			nram++;
-			assert_true(is_aligned(lay.zones[lay.regions[i].zone].ram_gpa,
-					       LAYOUT_ZONE_ALIGN));
+			assert_true(
+			    is_aligned(lay.zones[lay.regions[i].zone].ram_gpa, LAYOUT_ZONE_ALIGN));
 		} else {
 			nhot++;
 			assert_true(is_aligned(lay.regions[i].gpa, GiB));
@@ -345,16 +345,16 @@ static void test_mtree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single_zone_low),
-		cmocka_unit_test(test_straddling_zone),
-		cmocka_unit_test(test_second_zone_straddles),
-		cmocka_unit_test(test_hotplug_alignment),
-		cmocka_unit_test(test_zero_size_zone_hotplug_only),
-		cmocka_unit_test(test_many_zones),
-		cmocka_unit_test(test_hugepage_zone_alignment),
-		cmocka_unit_test(test_overflow_above_2_46),
-		cmocka_unit_test(test_tiny_and_bad_configs),
-		cmocka_unit_test(test_mtree),
+	    cmocka_unit_test(test_single_zone_low),
+	    cmocka_unit_test(test_straddling_zone),
+	    cmocka_unit_test(test_second_zone_straddles),
+	    cmocka_unit_test(test_hotplug_alignment),
+	    cmocka_unit_test(test_zero_size_zone_hotplug_only),
+	    cmocka_unit_test(test_many_zones),
+	    cmocka_unit_test(test_hugepage_zone_alignment),
+	    cmocka_unit_test(test_overflow_above_2_46),
+	    cmocka_unit_test(test_tiny_and_bad_configs),
+	    cmocka_unit_test(test_mtree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
