@@ -5,30 +5,28 @@
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <numaif.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
+#include "mem/hostmem.h"
 
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT 26
 #endif
 
-#define PAGE_4K         4096ULL
-#define MAP_ALIGN       (2ULL << 20) /* so THP can back guest pages from the first byte */
-#define PREFAULT_PIECE  (64ULL << 20)
-#define PREFAULT_THREADS 8
-#define NODEMASK_BITS   1024
+#define PAGE_4K	      4096ULL
+#define MAP_ALIGN     (2ULL << 20) /* so THP can back guest pages from the first byte */
+#define NODEMASK_BITS 1024
 
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t len, const char *fmt, ...)
 {
@@ -55,80 +53,6 @@ static void fmt_size(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, v);
 	else
 		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
-}
-
-/* "1.2G": rounded, for progress lines. */
-static void fmt_size_approx(uint64_t v, char *buf, size_t len)
-{
-	if (v >= GiB)
-		snprintf(buf, len, "%.1fG", (double)v / GiB);
-	else
-		snprintf(buf, len, "%.0fM", (double)v / MiB);
-}
-
-static int read_u64_file(const char *path, uint64_t *out)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	*out = strtoull(buf, NULL, 10);
-	return 0;
-}
-
-uint64_t backend_default_hugepage_size(void)
-{
-	char line[128];
-	uint64_t kb = 0;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %" SCNu64 " kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * KiB;
-}
-
-int backend_hugepages_free(uint64_t page_size, int node, uint64_t *free_pages)
-{
-	char path[160];
-	uint64_t nfree, resv = 0;
-	int ret;
-
-	if (node >= 0) {
-		/* Per-node pools have no reserved count; mmap's reservation is the backstop. */
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/node/node%d/hugepages/hugepages-%" PRIu64
-			 "kB/free_hugepages",
-			 node, (uint64_t)(page_size / KiB));
-		ret = read_u64_file(path, &nfree);
-	} else {
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/free_hugepages",
-			 (uint64_t)(page_size / KiB));
-		ret = read_u64_file(path, &nfree);
-		if (!ret) {
-			snprintf(path, sizeof(path),
-				 "/sys/kernel/mm/hugepages/hugepages-%" PRIu64 "kB/resv_hugepages",
-				 (uint64_t)(page_size / KiB));
-			ret = read_u64_file(path, &resv);
-		}
-	}
-	if (ret)
-		return ret == -ENOENT ? -ENOENT : ret;
-	*free_pages = nfree > resv ? nfree - resv : 0;
-	return 0;
 }
 
 int backend_spec_from_zone(const struct mv_config *cfg, const struct layout *l, unsigned int zone,
@@ -190,10 +114,9 @@ int backend_specs_from_config(const struct mv_config *cfg, const struct layout *
 
 /* What backend_create acquired, so any failure can undo exactly that. */
 struct acquired {
-	bool created;    /* we created the file at spec->path: unlink on failure */
-	bool extended;   /* we grew the file: shrink back on failure */
+	bool created;  /* we created the file at spec->path: unlink on failure */
+	bool extended; /* we grew the file: shrink back on failure */
 	uint64_t orig_size;
-	uint64_t held_pages; /* hugepages the file already holds (shared hugetlbfs) */
 };
 
 static int open_memfd(struct backend *b, char *err, size_t errlen)
@@ -206,7 +129,8 @@ static int open_memfd(struct backend *b, char *err, size_t errlen)
 	/* The name shows in /proc/PID/fd, which is how another process finds it. */
 	snprintf(name, sizeof(name), "memvisor-%s", s->name);
 	if (s->hugetlb)
-		flags |= MFD_HUGETLB | ((unsigned int)__builtin_ctzll(s->page_size) << MFD_HUGE_SHIFT);
+		flags |=
+		    MFD_HUGETLB | ((unsigned int)__builtin_ctzll(s->page_size) << MFD_HUGE_SHIFT);
 	b->fd = memfd_create(name, flags);
 	if (b->fd < 0) {
 		int e = errno;
@@ -288,7 +212,6 @@ static int open_file(struct backend *b, struct acquired *acq, char *err, size_t 
 		return -EINVAL;
 	}
 	acq->orig_size = (uint64_t)st.st_size;
-	acq->held_pages = (uint64_t)st.st_blocks * 512;
 	return 0;
 }
 
@@ -316,8 +239,9 @@ static int check_fs(struct backend *b, char *err, size_t errlen)
 	if (s->hugetlb && s->page_size != (uint64_t)fs.f_bsize) {
 		fmt_size(s->page_size, want, sizeof(want));
 		fmt_size((uint64_t)fs.f_bsize, have, sizeof(have));
-		set_err(err, errlen, "%s: hugepage_size=%s but file=%s is on hugetlbfs with %s pages",
-			s->opt, want, s->path, have);
+		set_err(err, errlen,
+			"%s: hugepage_size=%s but file=%s is on hugetlbfs with %s pages", s->opt,
+			want, s->path, have);
 		return -EINVAL;
 	}
 	s->hugetlb = true;
@@ -350,7 +274,7 @@ static int check_pool(struct backend *b, const struct acquired *acq, char *err, 
 	char ps[24], where[32] = "";
 	int ret;
 
-	ret = backend_hugepages_free(s->page_size, s->host_numa_node, &have);
+	ret = hostmem_hugepages_free(s->page_size, s->host_numa_node, &have);
 	fmt_size(s->page_size, ps, sizeof(ps));
 	if (ret == -ENOENT) {
 		set_err(err, errlen, "%s: hugepage_size=%s is not offered by the host%s", s->opt,
@@ -364,14 +288,19 @@ static int check_pool(struct backend *b, const struct acquired *acq, char *err, 
 	}
 	if (s->hotplug)
 		return 0; /* plugged block by block; backend_populate reports a dry pool */
-	/* Pages a shared hugetlbfs file already holds are not taken from the pool again. */
-	held = b->map_shared ? acq->held_pages / s->page_size : 0;
+	/*
+	 * An existing hugetlbfs file may already hold or reserve its pages (its
+	 * st_blocks says nothing): count only the extension, and leave the rest
+	 * to the reservation mmap makes for a shared mapping.
+	 */
+	held = b->map_shared ? MV_MIN(acq->orig_size, s->size) / s->page_size : 0;
 	need = need > held ? need - held : 0;
 	if (need > have) {
 		if (s->host_numa_node >= 0)
 			snprintf(where, sizeof(where), " on node %d", s->host_numa_node);
-		set_err(err, errlen, "%s: needs %" PRIu64 " hugepages of %s, host has %" PRIu64
-			" free%s", s->opt, need, ps, have, where);
+		set_err(err, errlen,
+			"%s: needs %" PRIu64 " hugepages of %s, host has %" PRIu64 " free%s",
+			s->opt, need, ps, have, where);
 		return -ENOMEM;
 	}
 	return 0;
@@ -383,8 +312,8 @@ static void *map_aligned(uint64_t size, uint64_t align, int flags, int fd)
 	uint8_t *area, *p;
 	uint64_t head;
 
-	area = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		    -1, 0);
+	area =
+	    mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (area == MAP_FAILED)
 		return MAP_FAILED;
 	p = (uint8_t *)align_up((uintptr_t)area, align);
@@ -429,22 +358,6 @@ static int map_backend(struct backend *b, char *err, size_t errlen)
 	return 0;
 }
 
-static void online_nodes(char *buf, size_t len)
-{
-	ssize_t n = -1;
-	int fd;
-
-	fd = open("/sys/devices/system/node/online", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, len - 1);
-		close(fd);
-	}
-	if (n <= 0)
-		n = snprintf(buf, len, "unknown");
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-}
-
 /* Before any page is touched, so prefault and populate allocate on that node. */
 static int bind_node(struct backend *b, char *err, size_t errlen)
 {
@@ -466,7 +379,7 @@ static int bind_node(struct backend *b, char *err, size_t errlen)
 		  MPOL_MF_STRICT | MPOL_MF_MOVE)) {
 		int e = errno;
 
-		online_nodes(nodes, sizeof(nodes));
+		hostmem_online_nodes(nodes, sizeof(nodes));
 		set_err(err, errlen, "%s: host_numa_node=%d: mbind: %s (online host nodes: %s)",
 			s->opt, node, strerror(e), nodes);
 		return -e;
@@ -478,7 +391,6 @@ static int advise(struct backend *b, char *err, size_t errlen)
 {
 	struct backend_spec *s = &b->spec;
 	static bool ksm_warned;
-	uint64_t run = 1;
 
 	/* THP is best effort: the kernel may be built without it. */
 	if (s->thp && madvise(b->hva, b->size, MADV_HUGEPAGE))
@@ -495,8 +407,7 @@ static int advise(struct backend *b, char *err, size_t errlen)
 				e == EINVAL ? "KSM is not available in the host kernel"
 					    : strerror(e));
 			return -e;
-		} else if (!ksm_warned && read_u64_file("/sys/kernel/mm/ksm/run", &run) == 0 &&
-			   run == 0) {
+		} else if (!ksm_warned && !hostmem_ksm_running()) {
 			ksm_warned = true;
 			mv_warn("%s: mergeable=on but KSM is not running on the host "
 				"(/sys/kernel/mm/ksm/run is 0)",
@@ -557,119 +468,31 @@ int backend_populate(struct backend *b, uint64_t offset, uint64_t len)
 	return 0;
 }
 
-struct prefault_job {
-	struct backend *b;
-	uint64_t next; /* next offset to hand out; atomic */
-	uint64_t end;
-	uint64_t piece;
-	uint64_t done; /* atomic */
-	int err;       /* first failure, atomic */
-	uint64_t err_off;
-	unsigned int running; /* atomic */
-};
-
-static void *prefault_worker(void *arg)
-{
-	struct prefault_job *j = arg;
-	uint64_t off, len;
-	int zero = 0;
-
-	for (;;) {
-		if (__atomic_load_n(&j->err, __ATOMIC_RELAXED))
-			break;
-		off = __atomic_fetch_add(&j->next, j->piece, __ATOMIC_RELAXED);
-		if (off >= j->end)
-			break;
-		len = MV_MIN(j->piece, j->end - off);
-		if (madvise(j->b->hva + off, len, MADV_POPULATE_WRITE)) {
-			int e = errno;
-
-			if (__atomic_compare_exchange_n(&j->err, &zero, e, false, __ATOMIC_ACQ_REL,
-							__ATOMIC_RELAXED))
-				j->err_off = off;
-			break;
-		}
-		__atomic_add_fetch(&j->done, len, __ATOMIC_RELAXED);
-	}
-	__atomic_sub_fetch(&j->running, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void prefault_progress(const struct prefault_job *j, uint64_t total)
-{
-	char done[24], all[24];
-
-	fmt_size_approx(__atomic_load_n(&j->done, __ATOMIC_RELAXED), done, sizeof(done));
-	fmt_size_approx(total, all, sizeof(all));
-	fprintf(stderr, "memvisor: prefault %s: %s/%s\n", j->b->spec.name, done, all);
-}
-
 int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err, size_t errlen)
 {
-	struct prefault_job j = {.b = b, .next = offset, .end = offset + len};
-	pthread_t tids[PREFAULT_THREADS];
-	unsigned int n, started = 0, i;
-	double t0 = now_s(), last;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	bool shown = false;
+	uint64_t done = 0, err_off = 0;
 	const char *hint = "";
+	int ret;
 
 	if (!range_valid(b, offset, len))
 		return -EINVAL;
-	j.piece = MV_MAX(align_up(PREFAULT_PIECE, b->spec.page_size), b->spec.page_size);
-	n = (unsigned int)MV_MIN((uint64_t)MV_MAX(cpus, 1), PREFAULT_THREADS);
-	n = (unsigned int)MV_MIN((uint64_t)n, (len + j.piece - 1) / j.piece);
-	j.running = n;
-	for (i = 0; i < n; i++) {
-		if (pthread_create(&tids[i], NULL, prefault_worker, &j))
-			break;
-		started++;
-	}
-	/* Threads that could not start: their share is done by the others, or by us. */
-	__atomic_sub_fetch(&j.running, n - started, __ATOMIC_RELEASE);
-	if (!started) {
-		__atomic_add_fetch(&j.running, 1, __ATOMIC_RELEASE);
-		prefault_worker(&j);
-	}
-	last = t0;
-	while (__atomic_load_n(&j.running, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = {0, 20 * 1000 * 1000};
-
-		nanosleep(&ts, NULL);
-		if (now_s() - last >= 1.0) {
-			last = now_s();
-			prefault_progress(&j, len);
-			shown = true;
-		}
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	if (shown && !j.err)
-		prefault_progress(&j, len);
-	__atomic_add_fetch(&b->stats.populated, j.done, __ATOMIC_RELAXED);
-	if (!j.err)
+	ret = hostmem_populate_parallel(b->hva + offset, len, b->spec.page_size, b->spec.name,
+					&done, &err_off);
+	__atomic_add_fetch(&b->stats.populated, done, __ATOMIC_RELAXED);
+	if (!ret)
 		return 0;
-	if (j.err == EINVAL)
+	if (ret == -EINVAL)
 		hint = " (MADV_POPULATE_WRITE needs Linux 5.14)";
 	else if (b->spec.hugetlb)
 		hint = " (hugepage pool exhausted?)";
-	else if (j.err == ENOMEM)
+	else if (ret == -ENOMEM)
 		hint = " (host out of memory)";
 	set_err(err, errlen, "%s: prefault failed at offset 0x%" PRIx64 ": %s%s", b->spec.opt,
-		j.err_off, strerror(j.err), hint);
-	return -j.err;
+		offset + err_off, strerror(-ret), hint);
+	return ret;
 }
 
-int backend_create(const struct backend_spec *spec, struct backend *out, char *err,
-		   size_t errlen)
+int backend_create(const struct backend_spec *spec, struct backend *out, char *err, size_t errlen)
 {
 	struct backend_spec *s = &out->spec;
 	struct acquired acq = {0};
@@ -684,7 +507,7 @@ int backend_create(const struct backend_spec *spec, struct backend *out, char *e
 		return -EINVAL;
 	}
 	if (s->hugetlb && !s->page_size) {
-		s->page_size = backend_default_hugepage_size();
+		s->page_size = hostmem_default_hugepage_size();
 		if (!s->page_size) {
 			set_err(err, errlen, "%s: hugepages=on but the host has no hugepages",
 				s->opt);
@@ -843,8 +666,8 @@ static void format_row(FILE *out, const struct backend_spec *s, bool tmpfile)
 	FLAG(s->dontdump, "dontdump");
 	FLAG(s->host_numa_node >= 0, "node %d", s->host_numa_node);
 #undef FLAG
-	fprintf(out, "%-20s %-8s 0x%016" PRIx64 " 0x%016" PRIx64 " %-24s %s\n", s->name, ps,
-		s->gpa, s->size, backing, n ? flags : "-");
+	fprintf(out, "%-20s %-8s 0x%016" PRIx64 " 0x%016" PRIx64 " %-24s %s\n", s->name, ps, s->gpa,
+		s->size, backing, n ? flags : "-");
 }
 
 void backend_format_spec(FILE *out, const struct backend_spec *s)

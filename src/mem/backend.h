@@ -32,9 +32,9 @@
 #include "config/config.h"
 #include "mem/layout.h"
 
-#define BACKEND_MAX     (2 * CONFIG_MAX_ZONES)
+#define BACKEND_MAX	 (2 * CONFIG_MAX_ZONES)
 #define BACKEND_NAME_LEN (CONFIG_ID_LEN + 8)
-#define BACKEND_OPT_LEN  (CONFIG_ID_LEN + 24)
+#define BACKEND_OPT_LEN	 (CONFIG_ID_LEN + 24)
 
 enum backend_kind {
 	BACKEND_ANON,  /* private anonymous */
@@ -50,22 +50,22 @@ struct backend_spec {
 	bool hotplug;
 	enum backend_kind kind;
 	const char *path; /* BACKEND_FILE: borrowed from the config, which outlives us */
-	bool shared;      /* MAP_SHARED asked for (shared=on) */
+	bool shared;	  /* MAP_SHARED asked for (shared=on) */
 	bool hugetlb;
 	uint64_t page_size; /* 4096, or the hugepage size; 0: the host default hugepage size */
 	uint64_t size;
 	uint64_t gpa; /* first guest address (a straddling zone has a second one) */
 	bool prefault;
 	bool mergeable;
-	bool thp;          /* MADV_HUGEPAGE: private anonymous only */
-	bool noreserve;    /* hotplug regions */
-	bool dontdump;     /* hotplug regions */
+	bool thp;	    /* MADV_HUGEPAGE: private anonymous only */
+	bool noreserve;	    /* hotplug regions */
+	bool dontdump;	    /* hotplug regions */
 	int host_numa_node; /* -1: none */
 };
 
 struct backend_stats {
-	uint64_t populated;      /* bytes, by backend_populate and prefault */
-	uint64_t discarded;      /* bytes */
+	uint64_t populated;	 /* bytes, by backend_populate and prefault */
+	uint64_t discarded;	 /* bytes */
 	uint64_t discard_failed; /* failed backend_discard calls */
 };
 
@@ -73,10 +73,10 @@ struct backend {
 	struct backend_spec spec; /* page_size resolved; hugetlb set for hugetlbfs files */
 	uint8_t *hva;
 	uint64_t size;
-	int fd;             /* -1 for anonymous memory */
-	bool map_shared;    /* the mapping is MAP_SHARED (hugetlb memfds always are) */
-	bool tmpfile;       /* file= named a directory: an unlinked file in it */
-	bool discard_zeroes; /* false only for private file mappings, see above */
+	int fd;			    /* -1 for anonymous memory */
+	bool map_shared;	    /* the mapping is MAP_SHARED (hugetlb memfds always are) */
+	bool tmpfile;		    /* file= named a directory: an unlinked file in it */
+	bool discard_zeroes;	    /* false only for private file mappings, see above */
 	struct backend_stats stats; /* updated atomically; read with backend_get_stats */
 };
 
@@ -95,8 +95,7 @@ int backend_specs_from_config(const struct mv_config *cfg, const struct layout *
  * option ("--memory-zone id=mem0: needs 512 hugepages of 2M, host has 3 free")
  * and leaves nothing behind; out->fd is -1 and out->hva NULL then.
  */
-int backend_create(const struct backend_spec *spec, struct backend *out, char *err,
-		   size_t errlen);
+int backend_create(const struct backend_spec *spec, struct backend *out, char *err, size_t errlen);
 /* Unmap and close; safe on a zeroed or failed backend. */
 void backend_destroy(struct backend *b);
 
@@ -119,14 +118,6 @@ int backend_populate(struct backend *b, uint64_t offset, uint64_t len);
 int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err, size_t errlen);
 
 void backend_get_stats(const struct backend *b, struct backend_stats *out);
-
-/* The host's default hugepage size (Hugepagesize in /proc/meminfo), 0 if none. */
-uint64_t backend_default_hugepage_size(void);
-/*
- * Free hugepages of `page_size` (free minus reserved; per node when node >= 0).
- * -ENOENT when the host does not offer that size.
- */
-int backend_hugepages_free(uint64_t page_size, int node, uint64_t *free_pages);
 
 /* QEMU `info ramblock`-like table; dry-run prints specs, a live VM its backends. */
 void backend_format_header(FILE *out);

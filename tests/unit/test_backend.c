@@ -16,6 +16,7 @@
 
 #include "core/util.h"
 #include "mem/backend.h"
+#include "mem/hostmem.h"
 #include "mem/layout.h"
 
 static struct mv_config cfg;
@@ -407,7 +408,7 @@ static void test_hotplug_region(void **state)
 	z = cfg_zone(2 * MiB);
 	z->hotplug_size = 64 * MiB;
 	z->block_size = 2 * MiB;
-	z->prefault = true; /* boot RAM only */
+	z->prefault = true;				 /* boot RAM only */
 	z->file = (char *)"/nonexistent-dir/never-used"; /* hotplug never uses file= */
 	spec_of(true, &s);
 	assert_string_equal(s.name, "mem0-hotplug");
@@ -508,7 +509,7 @@ static int write_int(const char *path, int v)
 }
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
-#define FREE_2M      "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+#define FREE_2M	     "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 
 static void test_hugepages(void **state)
 {
@@ -518,7 +519,7 @@ static void test_hugepages(void **state)
 	char kps[64], want[128];
 	uint64_t avail;
 
-	if (backend_default_hugepage_size() != 2 * MiB) {
+	if (hostmem_default_hugepage_size() != 2 * MiB) {
 		printf("SKIP hugepages: host default hugepage size is not 2M\n");
 		skip();
 	}
@@ -551,7 +552,7 @@ static void test_hugepages(void **state)
 
 	/* The pool is short: a clear error before mapping, not a SIGBUS later. */
 	z->size = 16 * MiB;
-	assert_int_equal(backend_hugepages_free(2 * MiB, -1, &avail), 0);
+	assert_int_equal(hostmem_hugepages_free(2 * MiB, -1, &avail), 0);
 	assert_true(avail < 8);
 	snprintf(want, sizeof(want),
 		 "--memory-zone id=mem0: needs 8 hugepages of 2M, host has %lu free", avail);
@@ -576,8 +577,9 @@ static void test_hugepages(void **state)
 		z->size = 1 * GiB;
 		z->hugepage_size = 1 * GiB;
 		assert_int_equal(create(false, &b), -EINVAL);
-		assert_string_equal(err, "--memory-zone id=mem0: hugepage_size=1G is not offered by "
-					 "the host");
+		assert_string_equal(err,
+				    "--memory-zone id=mem0: hugepage_size=1G is not offered by "
+				    "the host");
 	}
 	assert_int_equal(write_int(NR_HUGEPAGES, nr_hugepages_saved), 0);
 	nr_hugepages_saved = -1;
@@ -656,18 +658,18 @@ static void test_specs_and_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_anon),
-		cmocka_unit_test(test_memfd_shared),
-		cmocka_unit_test(test_file_sizing),
-		cmocka_unit_test(test_file_error_leaves_nothing),
-		cmocka_unit_test(test_dir_tmpfile),
-		cmocka_unit_test(test_private_file_discard),
-		cmocka_unit_test(test_hotplug_region),
-		cmocka_unit_test(test_prefault),
-		cmocka_unit_test(test_mergeable),
-		cmocka_unit_test(test_numa),
-		cmocka_unit_test_teardown(test_hugepages, teardown_hugepages),
-		cmocka_unit_test(test_specs_and_format),
+	    cmocka_unit_test(test_anon),
+	    cmocka_unit_test(test_memfd_shared),
+	    cmocka_unit_test(test_file_sizing),
+	    cmocka_unit_test(test_file_error_leaves_nothing),
+	    cmocka_unit_test(test_dir_tmpfile),
+	    cmocka_unit_test(test_private_file_discard),
+	    cmocka_unit_test(test_hotplug_region),
+	    cmocka_unit_test(test_prefault),
+	    cmocka_unit_test(test_mergeable),
+	    cmocka_unit_test(test_numa),
+	    cmocka_unit_test_teardown(test_hugepages, teardown_hugepages),
+	    cmocka_unit_test(test_specs_and_format),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
