@@ -32,6 +32,11 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
+	if (cfg.dry_run) {
+		status = machine_dry_run(&cfg, stdout) ? 2 : 0;
+		config_free(&cfg);
+		return status;
+	}
 
 	if (machine_load_images(&m, &cfg) || machine_create_memory(&m) || machine_create_vm(&m) ||
 	    machine_map_memory(&m) || machine_create_devices(&m))

@@ -92,52 +92,93 @@ int machine_load_images(struct machine *m, struct mv_config *cfg)
 	return 0;
 }
 
-static void machine_add_e820(struct machine *m, uint64_t addr, uint64_t size, uint32_t type)
-{
-	if (size && m->nr_e820 < X86_E820_MAX)
-		m->e820[m->nr_e820++] = (struct x86_e820){addr, size, type};
-}
-
-/*
- * Interim guest layout: all boot RAM in one private mapping, split around the
- * 32-bit PCI hole. Replaced by mem/layout and per-zone backends.
- */
+/* Plans the guest's memory and creates every host backing; nothing else is acquired yet. */
 int machine_create_memory(struct machine *m)
 {
-	uint64_t total = 0, low, high;
+	struct backend_spec *specs = m->specs;
+	char err[CONFIG_ERR_LEN];
 	unsigned int i;
+	int ret;
 
-	for (i = 0; i < m->cfg->nr_zones; i++)
-		total += m->cfg->zones[i].size;
+	ret = layout_build(m->cfg, &m->layout, err, sizeof(err));
+	if (ret) {
+		mv_err("%s", err);
+		return ret;
+	}
 	/* Checked before any memory is taken: the kernel must fit below the PCI hole. */
-	if (MV_MIN(total, PCI_MMIO32_BASE) < m->min_low_ram) {
-		mv_err("--memory size=%lluM is too little for this kernel and initramfs: they need "
-		       "%lluM",
-		       (unsigned long long)(total >> 20),
-		       (unsigned long long)(m->min_low_ram >> 20) + 1);
+	if (m->layout.low_ram_end < m->min_low_ram) {
+		layout_zone_opt(m->cfg, 0, err, sizeof(err));
+		mv_err(
+		    "%s: %lluM of RAM below 3G is too little for this kernel and initramfs: they "
+		    "need %lluM",
+		    err, (unsigned long long)(m->layout.low_ram_end >> 20),
+		    (unsigned long long)(m->min_low_ram >> 20) + 1);
 		return -EINVAL;
 	}
-	m->ram_map = mmap(NULL, total, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->ram_map == MAP_FAILED) {
-		m->ram_map = NULL;
-		mv_err("--memory: cannot map %llu MiB: %s", (unsigned long long)(total >> 20),
-		       strerror(errno));
-		return -ENOMEM;
+	ret = backend_specs_from_config(m->cfg, &m->layout, specs, BACKEND_MAX, &m->nr_backends);
+	if (ret) {
+		mv_err("planning host memory failed: %s", strerror(-ret));
+		return ret;
 	}
-	m->ram_map_size = total;
-	madvise(m->ram_map, total, MADV_HUGEPAGE);
-	low = MV_MIN(total, PCI_MMIO32_BASE);
-	high = total - low;
-	m->ram[m->nr_ram++] = (struct machine_ram){0, low, m->ram_map, 0};
-	if (high)
-		m->ram[m->nr_ram++] = (struct machine_ram){4 * GiB, high, m->ram_map + low, 0};
-	m->low_ram_end = low;
-	machine_add_e820(m, 0, 0x9FC00, E820_RAM);
-	machine_add_e820(m, 0x9FC00, 0x100000 - 0x9FC00, E820_RESERVED);
-	machine_add_e820(m, 0x100000, low - 0x100000, E820_RAM);
-	machine_add_e820(m, PCI_ECAM_BASE, PCI_ECAM_SIZE, E820_RESERVED);
-	machine_add_e820(m, 4 * GiB, high, E820_RAM);
+	for (i = 0; i < m->nr_backends; i++) {
+		ret = backend_create(&specs[i], &m->backends[i], err, sizeof(err));
+		if (ret) {
+			mv_err("%s", err);
+			m->nr_backends = i;
+			return ret;
+		}
+	}
+	for (i = 0; i < m->layout.nr_regions; i++) {
+		const struct layout_region *r = &m->layout.regions[i];
+		struct backend *b = machine_zone_backend(m, r->zone, r->kind == LAYOUT_HOTPLUG);
+
+		if (r->kind != LAYOUT_RAM || !b)
+			continue;
+		m->ram[m->nr_ram++] = (struct machine_ram){r->gpa, r->size, b->hva + r->offset, 0};
+	}
+	for (i = 0; i < m->layout.nr_e820 && i < X86_E820_MAX; i++) {
+		m->e820[i] = (struct x86_e820){m->layout.e820[i].addr, m->layout.e820[i].size,
+					       m->layout.e820[i].type};
+	}
+	m->nr_e820 = i;
+	m->low_ram_end = m->layout.low_ram_end;
+	return 0;
+}
+
+struct backend *machine_zone_backend(struct machine *m, unsigned int zone, bool hotplug)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr_backends; i++)
+		if (m->backends[i].spec.zone == zone && m->backends[i].spec.hotplug == hotplug)
+			return &m->backends[i];
+	return NULL;
+}
+
+int machine_dry_run(struct mv_config *cfg, FILE *out)
+{
+	static struct layout l;
+	static struct backend_spec specs[BACKEND_MAX];
+	char err[CONFIG_ERR_LEN];
+	unsigned int n;
+	int ret;
+
+	ret = layout_build(cfg, &l, err, sizeof(err));
+	if (ret) {
+		mv_err("%s", err);
+		return ret;
+	}
+	ret = backend_specs_from_config(cfg, &l, specs, BACKEND_MAX, &n);
+	if (ret) {
+		mv_err("planning host memory failed: %s", strerror(-ret));
+		return ret;
+	}
+	fprintf(out, "Guest physical memory map:\n");
+	layout_format_mtree(&l, cfg, out);
+	fprintf(out, "\nE820 map:\n");
+	layout_format_e820(&l, out);
+	fprintf(out, "\nHost backing (RAM blocks):\n");
+	backend_format_specs(out, specs, n);
 	return 0;
 }
 
@@ -464,8 +505,8 @@ void machine_destroy(struct machine *m)
 		loop_destroy(&m->loop);
 	if (m->serial_out_fd >= 0)
 		close(m->serial_out_fd);
-	if (m->ram_map)
-		munmap(m->ram_map, m->ram_map_size);
+	for (unsigned int i = 0; i < m->nr_backends; i++)
+		backend_destroy(&m->backends[i]);
 	free(m->kernel);
 	free(m->initrd);
 }

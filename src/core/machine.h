@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <termios.h>
 
 #include "arch/x86/boot.h"
@@ -19,9 +20,12 @@
 #include "devices/pci.h"
 #include "devices/power.h"
 #include "devices/serial.h"
+#include "mem/backend.h"
+#include "mem/layout.h"
 
-#define MACHINE_ACPI_BASE 0xE0000ULL
-#define MACHINE_ACPI_SIZE 0x20000ULL
+/* ACPI tables from the RSDP up to the reset-vector stub, in e820-reserved memory. */
+#define MACHINE_ACPI_BASE LAYOUT_RSDP_ADDR
+#define MACHINE_ACPI_SIZE (X86_RESET_VECTOR - LAYOUT_RSDP_ADDR)
 #define MACHINE_MAX_RAM	  (CONFIG_MAX_ZONES * 2)
 
 /* One piece of boot RAM as the guest sees it and where the host keeps it. */
@@ -46,8 +50,10 @@ struct machine {
 	bool pci_up;
 
 	/* guest RAM */
-	uint8_t *ram_map; /* interim single mapping, replaced by per-zone backends */
-	uint64_t ram_map_size;
+	struct layout layout;
+	struct backend_spec specs[BACKEND_MAX];
+	struct backend backends[BACKEND_MAX];
+	unsigned int nr_backends;
 	struct machine_ram ram[MACHINE_MAX_RAM];
 	unsigned int nr_ram;
 	uint64_t low_ram_end;
@@ -71,6 +77,9 @@ struct machine {
 	bool tio_saved;
 };
 
+/* --dry-run: print the guest memory map and its host backing; acquires nothing. */
+int machine_dry_run(struct mv_config *cfg, FILE *out);
+
 /* Each step returns 0 or -errno after printing one line naming the problem. */
 int machine_load_images(struct machine *m, struct mv_config *cfg);
 int machine_create_memory(struct machine *m);
@@ -81,5 +90,7 @@ int machine_boot(struct machine *m);
 /* Runs until the guest powers off, fails, or memvisor is told to stop; returns the exit status. */
 int machine_run(struct machine *m);
 void machine_destroy(struct machine *m);
+/* The backend of a zone's boot RAM or of its virtio-mem region; NULL if none. */
+struct backend *machine_zone_backend(struct machine *m, unsigned int zone, bool hotplug);
 
 #endif

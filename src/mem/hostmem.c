@@ -13,7 +13,7 @@
 
 #include "core/util.h"
 
-#define PREFAULT_PIECE   (64ULL << 20)
+#define PREFAULT_PIECE	 (64ULL << 20)
 #define PREFAULT_THREADS 8
 
 /* "1.2G": rounded, for progress lines. */
@@ -161,7 +161,6 @@ static void prefault_progress(const struct prefault_job *j, uint64_t total)
 	fmt_size_approx(total, all, sizeof(all));
 	fprintf(stderr, "memvisor: prefault %s: %s/%s\n", j->label, done, all);
 }
-
 
 bool hostmem_ksm_running(void)
 {

@@ -36,8 +36,8 @@ int hp_init(struct hp_region *r, const struct hp_ops *ops, uint64_t gpa, uint64_
 	uint64_t i;
 
 	memset(r, 0, sizeof(*r));
-	if (!is_pow2(block) || !is_pow2(granule) || granule < block || !size ||
-	    size % granule || !range_ok(gpa, size))
+	if (!is_pow2(block) || !is_pow2(granule) || granule < block || !size || size % granule ||
+	    !range_ok(gpa, size))
 		return -EINVAL;
 	r->ops = ops;
 	r->gpa = gpa;
@@ -143,7 +143,8 @@ int hp_plug(struct hp_region *r, uint64_t off, uint64_t len)
 			continue;
 		ret = hp_map_granule(r, g);
 		if (ret) {
-			/* Roll back the granules this call mapped: none of their blocks is plugged. */
+			/* Roll back the granules this call mapped: none of their blocks is plugged.
+			 */
 			while (g-- > g0)
 				if (r->nplug[g] == 0 && r->slot[g] != HP_NO_SLOT)
 					hp_unmap_granule(r, g);

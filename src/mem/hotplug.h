@@ -45,8 +45,8 @@ struct hp_stats {
 	uint64_t populate_failures;
 	uint64_t discarded_bytes;
 	uint64_t discard_failures;
-	uint64_t slots;            /* memory slots in use */
-	uint64_t exposed_bytes;    /* unplugged but inside a mapped granule */
+	uint64_t slots;		   /* memory slots in use */
+	uint64_t exposed_bytes;	   /* unplugged but inside a mapped granule */
 	uint64_t unplugged_reads;  /* guest reads of unplugged memory (answered with zeros) */
 	uint64_t unplugged_writes; /* guest writes to unplugged memory (dropped) */
 };
@@ -62,8 +62,8 @@ struct hp_region {
 	pthread_mutex_t lock;
 	uint64_t *plugged; /* one bit per block: the host-side truth */
 	uint64_t nblocks;
-	uint32_t *slot;    /* per granule, HP_NO_SLOT when unmapped */
-	uint32_t *nplug;   /* plugged blocks per granule */
+	uint32_t *slot;	 /* per granule, HP_NO_SLOT when unmapped */
+	uint32_t *nplug; /* plugged blocks per granule */
 	uint64_t ngranules;
 	struct hp_stats stats;
 };

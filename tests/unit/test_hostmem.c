@@ -20,7 +20,8 @@ static void test_probes(void **state)
 	assert_int_equal(hostmem_hugepages_free(3 * MiB, -1, &n), -ENOENT);
 	assert_int_equal(hostmem_hugepages_free(3 * MiB, 0, &n), -ENOENT);
 	if (hostmem_default_hugepage_size())
-		assert_int_equal(hostmem_hugepages_free(hostmem_default_hugepage_size(), -1, &n), 0);
+		assert_int_equal(hostmem_hugepages_free(hostmem_default_hugepage_size(), -1, &n),
+				 0);
 	hostmem_online_nodes(nodes, sizeof(nodes));
 	assert_true(strlen(nodes) > 0);
 	assert_null(strchr(nodes, '\n'));
@@ -50,8 +51,8 @@ static void test_populate_parallel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_probes),
-		cmocka_unit_test(test_populate_parallel),
+	    cmocka_unit_test(test_probes),
+	    cmocka_unit_test(test_populate_parallel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
