@@ -182,6 +182,101 @@ int machine_dry_run(struct mv_config *cfg, FILE *out)
 	return 0;
 }
 
+static struct machine_hotplug *machine_hp(struct hp_region *r)
+{
+	return container_of(r, struct machine_hotplug, hp);
+}
+
+static int machine_hp_map(struct hp_region *r, uint64_t gpa, uint64_t size, void *hva,
+			  uint32_t *slot)
+{
+	return vm_map(&machine_hp(r)->m->vm, gpa, size, hva, slot);
+}
+
+static int machine_hp_unmap(struct hp_region *r, uint32_t slot, uint64_t gpa, uint64_t size)
+{
+	return vm_unmap(&machine_hp(r)->m->vm, slot, gpa, size);
+}
+
+static int machine_hp_populate(struct hp_region *r, uint64_t off, uint64_t len)
+{
+	return backend_populate(machine_hp(r)->backend, off, len);
+}
+
+static int machine_hp_discard(struct hp_region *r, uint64_t off, uint64_t len)
+{
+	return backend_discard(machine_hp(r)->backend, off, len);
+}
+
+static const struct hp_ops machine_hp_ops = {
+    .map = machine_hp_map,
+    .unmap = machine_hp_unmap,
+    .populate = machine_hp_populate,
+    .discard = machine_hp_discard,
+};
+
+/* vCPU thread: a guest access that no slot and no device claimed. */
+static bool machine_unmapped(struct vm *vm, uint64_t gpa, void *data, uint32_t len, bool write)
+{
+	struct machine *m = container_of(vm, struct machine, vm);
+	unsigned int i;
+
+	for (i = 0; i < m->nr_hotplug; i++)
+		if (hp_access(&m->hotplug[i].hp, gpa, data, len, write))
+			return true;
+	return false;
+}
+
+/* Memory slots left for virtio-mem granules, shared out by region size. */
+#define MACHINE_SLOT_RESERVE 64
+
+static int machine_create_hotplug(struct machine *m)
+{
+	uint64_t total = 0, budget;
+	unsigned int z;
+	int ret;
+
+	for (z = 0; z < m->layout.nr_zones; z++)
+		total += m->layout.zones[z].hotplug_size;
+	if (!total)
+		return 0;
+	budget = vm_slots_free(&m->vm);
+	budget = budget > MACHINE_SLOT_RESERVE ? budget - MACHINE_SLOT_RESERVE : 1;
+	for (z = 0; z < m->layout.nr_zones; z++) {
+		const struct layout_zone *lz = &m->layout.zones[z];
+		const struct zone_config *zc = &m->cfg->zones[z];
+		struct machine_hotplug *h = &m->hotplug[m->nr_hotplug];
+		uint64_t share, granule;
+
+		if (!lz->hotplug_size)
+			continue;
+		share = MV_MAX(1, (uint64_t)((double)budget * lz->hotplug_size / total));
+		granule = hp_granule_for(lz->hotplug_size, zc->block_size, share);
+		h->m = m;
+		h->zone = z;
+		h->backend = machine_zone_backend(m, z, true);
+		if (!h->backend)
+			return -EINVAL;
+		ret = hp_init(&h->hp, &machine_hp_ops, lz->hotplug_gpa, lz->hotplug_size,
+			      zc->block_size, granule, h->backend->hva, zc->prealloc);
+		if (ret) {
+			mv_err("%s: virtio-mem region: %s", zc->id, strerror(-ret));
+			return ret;
+		}
+		h->hp_up = true;
+		m->nr_hotplug++;
+		if (granule > zc->block_size)
+			mv_warn("%s: %llu memory slots cannot cover %lluM in blocks of %lluM; "
+				"unplugged memory is unmapped in granules of %lluM",
+				zc->id, (unsigned long long)share,
+				(unsigned long long)(lz->hotplug_size >> 20),
+				(unsigned long long)(zc->block_size >> 20),
+				(unsigned long long)(granule >> 20));
+	}
+	m->vm.unmapped = machine_unmapped;
+	return 0;
+}
+
 int machine_create_vm(struct machine *m)
 {
 	char err[256];
@@ -216,7 +311,7 @@ int machine_map_memory(struct machine *m)
 			return ret;
 		}
 	}
-	return 0;
+	return machine_create_hotplug(m);
 }
 
 static int machine_pci_set_irq(struct pci_host *h, unsigned int gsi, int level)
@@ -505,6 +600,9 @@ void machine_destroy(struct machine *m)
 		loop_destroy(&m->loop);
 	if (m->serial_out_fd >= 0)
 		close(m->serial_out_fd);
+	for (unsigned int i = 0; i < m->nr_hotplug; i++)
+		if (m->hotplug[i].hp_up)
+			hp_destroy(&m->hotplug[i].hp);
 	for (unsigned int i = 0; i < m->nr_backends; i++)
 		backend_destroy(&m->backends[i]);
 	free(m->kernel);

@@ -21,12 +21,22 @@
 #include "devices/power.h"
 #include "devices/serial.h"
 #include "mem/backend.h"
+#include "mem/hotplug.h"
 #include "mem/layout.h"
 
 /* ACPI tables from the RSDP up to the reset-vector stub, in e820-reserved memory. */
 #define MACHINE_ACPI_BASE LAYOUT_RSDP_ADDR
 #define MACHINE_ACPI_SIZE (X86_RESET_VECTOR - LAYOUT_RSDP_ADDR)
 #define MACHINE_MAX_RAM	  (CONFIG_MAX_ZONES * 2)
+
+/* The host side of one zone's virtio-mem region. */
+struct machine_hotplug {
+	struct machine *m;
+	unsigned int zone;
+	struct backend *backend;
+	struct hp_region hp;
+	bool hp_up;
+};
 
 /* One piece of boot RAM as the guest sees it and where the host keeps it. */
 struct machine_ram {
@@ -54,6 +64,8 @@ struct machine {
 	struct backend_spec specs[BACKEND_MAX];
 	struct backend backends[BACKEND_MAX];
 	unsigned int nr_backends;
+	struct machine_hotplug hotplug[CONFIG_MAX_ZONES];
+	unsigned int nr_hotplug;
 	struct machine_ram ram[MACHINE_MAX_RAM];
 	unsigned int nr_ram;
 	uint64_t low_ram_end;

@@ -54,10 +54,10 @@ static int fk_discard(struct hp_region *r, uint64_t off, uint64_t len)
 }
 
 static const struct hp_ops fk_ops = {
-	.map = fk_map,
-	.unmap = fk_unmap,
-	.populate = fk_populate,
-	.discard = fk_discard,
+    .map = fk_map,
+    .unmap = fk_unmap,
+    .populate = fk_populate,
+    .discard = fk_discard,
 };
 
 static uint8_t *host;
@@ -211,14 +211,14 @@ static void test_init_rejects_bad_geometry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_granule_choice),
-		cmocka_unit_test_setup_teardown(test_plug_maps_block_slots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unplug_unmaps_and_discards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_granule_exposes_partial, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_access_to_unplugged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prealloc_failure_rolls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slot_exhaustion_rolls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_init_rejects_bad_geometry, setup, teardown),
+	    cmocka_unit_test(test_granule_choice),
+	    cmocka_unit_test_setup_teardown(test_plug_maps_block_slots, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unplug_unmaps_and_discards, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_granule_exposes_partial, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_access_to_unplugged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prealloc_failure_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slot_exhaustion_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_rejects_bad_geometry, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("hotplug", tests, NULL, NULL);
