@@ -40,12 +40,14 @@ enum on_reboot {
 /* One guest RAM zone and, when hotplug_size > 0, its virtio-mem device. */
 struct zone_config {
 	char id[CONFIG_ID_LEN];
+	uint64_t keys; /* bit (1 << enum config_key) per key given */
 	uint64_t size; /* boot RAM, may be 0 when hotplug_size > 0 */
 	char *file;    /* backing file or directory, NULL for none */
 	bool shared;   /* MAP_SHARED (memfd when no file) */
 	bool hugepages;
-	uint64_t hugepage_size; /* 0: the host's default hugepage size */
-	bool mergeable;		/* MADV_MERGEABLE */
+	/* 0: the host's default; after validation the effective size */
+	uint64_t hugepage_size;
+	bool mergeable; /* MADV_MERGEABLE */
 	bool prefault;
 	int host_numa_node;    /* -1: no binding */
 	uint64_t hotplug_size; /* virtio-mem region size, 0: no device */
@@ -59,7 +61,8 @@ struct zone_config {
 };
 
 struct memory_config {
-	bool given; /* --memory appeared on the command line */
+	bool given;    /* --memory appeared on the command line */
+	uint64_t keys; /* bit (1 << enum config_key) per key given */
 	uint64_t size;
 	bool mergeable;
 	bool shared;
@@ -82,6 +85,7 @@ struct numa_distance {
 };
 
 struct numa_config {
+	uint64_t keys; /* bit (1 << enum config_key) per key given */
 	uint32_t guest_numa_id;
 	uint8_t cpus[(CONFIG_MAX_CPUS + 1 + 7) / 8]; /* bitmap of vCPU ids */
 	bool cpus_given;
@@ -89,9 +93,11 @@ struct numa_config {
 	unsigned int nr_distances;
 	char zones[CONFIG_MAX_ZONES][CONFIG_ID_LEN];
 	unsigned int nr_zones;
+	unsigned int nr_sgx_epc_sections; /* parsed only to be refused */
 };
 
 struct cpus_config {
+	uint64_t keys;	   /* bit (1 << enum config_key) per key given */
 	unsigned int boot; /* default 1 */
 	unsigned int max;  /* default = boot */
 };

@@ -1,0 +1,236 @@
+#include "config/options.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "config/config.h"
+
+_Static_assert(KEY__COUNT <= 64, "key bitmasks are uint64_t");
+
+const struct config_option config_options[OPT__COUNT] = {
+    [OPT_KERNEL] = {.name = "--kernel",
+		    .arg = "<path>",
+		    .help = "Linux bzImage to boot (required)"},
+    [OPT_INITRAMFS] = {.name = "--initramfs", .arg = "<path>", .help = "initramfs to load"},
+    [OPT_CMDLINE] = {.name = "--cmdline", .arg = "<string>", .help = "kernel command line"},
+    [OPT_MEMORY] = {.name = "--memory",
+		    .arg = "<key=value,...>",
+		    .has_keys = true,
+		    .def = "size=512M",
+		    .help = "guest RAM; with --memory-zone only size=0, hotplug_method and "
+			    "mergeable"},
+    [OPT_MEMORY_ZONE] = {.name = "--memory-zone",
+			 .arg = "<key=value,...>...",
+			 .multi = true,
+			 .has_keys = true,
+			 .help = "one guest RAM zone per value (needs --memory size=0)"},
+    [OPT_NUMA] = {.name = "--numa",
+		  .arg = "<key=value,...>...",
+		  .multi = true,
+		  .has_keys = true,
+		  .help = "one guest NUMA node per value"},
+    [OPT_CPUS] = {.name = "--cpus",
+		  .arg = "<key=value,...>",
+		  .has_keys = true,
+		  .def = "boot=1",
+		  .help = "vCPUs"},
+    [OPT_SERIAL] = {.name = "--serial",
+		    .arg = "tty|off|file=<path>",
+		    .def = "tty",
+		    .help = "where the guest's serial console goes"},
+    [OPT_API_SOCKET] = {.name = "--api-socket",
+			.arg = "<path>|path=<path>",
+			.help = "QMP control socket to listen on"},
+    [OPT_DRY_RUN] = {.name = "--dry-run", .help = "validate and print the VM layout, then exit"},
+    [OPT_ON_REBOOT] = {.name = "--on-reboot",
+		       .arg = "reset|exit",
+		       .def = "reset",
+		       .help = "what a guest reboot does"},
+    [OPT_RNG] = {.name = "--rng", .arg = "on|off", .def = "on", .help = "virtio-rng device"},
+    [OPT_HELP] = {.name = "--help", .short_name = 'h', .help = "print this help and exit"},
+    [OPT_VERSION] = {.name = "--version", .short_name = 'V', .help = "print the version and exit"},
+};
+
+#define MEM(f)	offsetof(struct memory_config, f)
+#define ZONE(f) offsetof(struct zone_config, f)
+#define NUMA(f) offsetof(struct numa_config, f)
+#define CPUS(f) offsetof(struct cpus_config, f)
+
+const struct config_key_desc config_keys[KEY__COUNT] = {
+    [KEY_MEM_SIZE] = {OPT_MEMORY, "size", KT_SIZE, MEM(size), "<size>", "512M",
+		      "boot RAM (mandatory with --memory)"},
+    [KEY_MEM_MERGEABLE] = {OPT_MEMORY, "mergeable", KT_BOOL, MEM(mergeable), "on|off", "off",
+			   "let KSM merge guest pages (madvise MADV_MERGEABLE)"},
+    [KEY_MEM_SHARED] = {OPT_MEMORY, "shared", KT_BOOL, MEM(shared), "on|off", "off",
+			"MAP_SHARED guest RAM"},
+    [KEY_MEM_HUGEPAGES] = {OPT_MEMORY, "hugepages", KT_BOOL, MEM(hugepages), "on|off", "off",
+			   "back guest RAM with hugetlb pages"},
+    [KEY_MEM_HUGEPAGE_SIZE] = {OPT_MEMORY, "hugepage_size", KT_SIZE, MEM(hugepage_size), "<size>",
+			       "host default", "hugetlb page size (needs hugepages=on)"},
+    [KEY_MEM_HOTPLUG_METHOD] = {OPT_MEMORY, "hotplug_method", KT_HOTPLUG_METHOD,
+				MEM(hotplug_method), "acpi|virtio-mem", "acpi",
+				"how memory is added at run time (only virtio-mem works)"},
+    [KEY_MEM_HOTPLUG_SIZE] = {OPT_MEMORY, "hotplug_size", KT_SIZE, MEM(hotplug_size), "<size>",
+			      NULL, "virtio-mem region size (multiple of 128M)"},
+    [KEY_MEM_HOTPLUGGED_SIZE] = {OPT_MEMORY, "hotplugged_size", KT_SIZE, MEM(hotplugged_size),
+				 "<size>", NULL, "memory plugged at boot (up to hotplug_size)"},
+    [KEY_MEM_PREFAULT] = {OPT_MEMORY, "prefault", KT_BOOL, MEM(prefault), "on|off", "off",
+			  "populate boot RAM up front (MAP_POPULATE)"},
+    [KEY_MEM_BLOCK_SIZE] = {OPT_MEMORY, "block_size", KT_SIZE, MEM(block_size), "<size>",
+			    "2M, or the hugepage size", "virtio-mem block size"},
+    [KEY_MEM_PREALLOC] = {OPT_MEMORY, "prealloc", KT_BOOL, MEM(prealloc), "on|off", "off",
+			  "populate virtio-mem blocks when the guest plugs them"},
+    [KEY_MEM_UNPLUGGED_INACCESSIBLE] = {OPT_MEMORY, "unplugged_inaccessible", KT_BOOL,
+					MEM(unplugged_inaccessible), "on|off", "on",
+					"the guest may not read unplugged virtio-mem blocks"},
+
+    [KEY_ZONE_ID] = {OPT_MEMORY_ZONE, "id", KT_ID, ZONE(id), "<id>", NULL,
+		     "zone name, unique (mandatory)"},
+    [KEY_ZONE_SIZE] = {OPT_MEMORY_ZONE, "size", KT_SIZE, ZONE(size), "<size>", NULL,
+		       "boot RAM of the zone (mandatory; 0 only with hotplug_size)"},
+    [KEY_ZONE_FILE] = {OPT_MEMORY_ZONE, "file", KT_PATH, ZONE(file), "<path>", NULL,
+		       "backing file, or directory for an unlinked temporary file"},
+    [KEY_ZONE_SHARED] = {OPT_MEMORY_ZONE, "shared", KT_BOOL, ZONE(shared), "on|off", "off",
+			 "MAP_SHARED zone RAM"},
+    [KEY_ZONE_HUGEPAGES] = {OPT_MEMORY_ZONE, "hugepages", KT_BOOL, ZONE(hugepages), "on|off", "off",
+			    "back the zone with hugetlb pages"},
+    [KEY_ZONE_HUGEPAGE_SIZE] = {OPT_MEMORY_ZONE, "hugepage_size", KT_SIZE, ZONE(hugepage_size),
+				"<size>", "host default", "hugetlb page size (needs hugepages=on)"},
+    [KEY_ZONE_HOST_NUMA_NODE] = {OPT_MEMORY_ZONE, "host_numa_node", KT_NODE, ZONE(host_numa_node),
+				 "<node>", NULL, "host NUMA node to allocate from (mbind)"},
+    [KEY_ZONE_HOTPLUG_SIZE] = {OPT_MEMORY_ZONE, "hotplug_size", KT_SIZE, ZONE(hotplug_size),
+			       "<size>", NULL,
+			       "virtio-mem region size (multiple of 128M; needs --memory "
+			       "hotplug_method=virtio-mem)"},
+    [KEY_ZONE_HOTPLUGGED_SIZE] = {OPT_MEMORY_ZONE, "hotplugged_size", KT_SIZE,
+				  ZONE(hotplugged_size), "<size>", NULL,
+				  "memory plugged at boot (up to hotplug_size)"},
+    [KEY_ZONE_PREFAULT] = {OPT_MEMORY_ZONE, "prefault", KT_BOOL, ZONE(prefault), "on|off", "off",
+			   "populate the zone's boot RAM up front"},
+    [KEY_ZONE_MERGEABLE] = {OPT_MEMORY_ZONE, "mergeable", KT_BOOL, ZONE(mergeable), "on|off",
+			    "--memory mergeable", "let KSM merge the zone's pages"},
+    [KEY_ZONE_BLOCK_SIZE] = {OPT_MEMORY_ZONE, "block_size", KT_SIZE, ZONE(block_size), "<size>",
+			     "2M, or the hugepage size", "virtio-mem block size"},
+    [KEY_ZONE_PREALLOC] = {OPT_MEMORY_ZONE, "prealloc", KT_BOOL, ZONE(prealloc), "on|off", "off",
+			   "populate virtio-mem blocks when the guest plugs them"},
+    [KEY_ZONE_UNPLUGGED_INACCESSIBLE] = {OPT_MEMORY_ZONE, "unplugged_inaccessible", KT_BOOL,
+					 ZONE(unplugged_inaccessible), "on|off", "on",
+					 "the guest may not read unplugged virtio-mem blocks"},
+
+    [KEY_NUMA_GUEST_NUMA_ID] = {OPT_NUMA, "guest_numa_id", KT_UINT, NUMA(guest_numa_id), "<id>",
+				NULL, "guest node id, unique, below 64 (mandatory)"},
+    [KEY_NUMA_CPUS] = {OPT_NUMA, "cpus", KT_CPU_LIST, NUMA(cpus), "<n>|<a-b>|[<list>]", NULL,
+		       "vCPUs of the node, e.g. [0-3,7]"},
+    [KEY_NUMA_DISTANCES] = {OPT_NUMA, "distances", KT_DISTANCES, NUMA(distances),
+			    "<node>@<d>|[<list>]", NULL,
+			    "distances to other nodes, e.g. [1@20,2@30] (10 is local)"},
+    [KEY_NUMA_MEMORY_ZONES] = {OPT_NUMA, "memory_zones", KT_ZONE_LIST, NUMA(zones), "<id>|[<list>]",
+			       NULL, "memory zones of the node, e.g. [mem0,mem2]"},
+    [KEY_NUMA_SGX_EPC_SECTIONS] = {OPT_NUMA, "sgx_epc_sections", KT_SGX_LIST,
+				   NUMA(nr_sgx_epc_sections), "<id>|[<list>]", NULL,
+				   "not supported (SGX)"},
+
+    [KEY_CPUS_BOOT] = {OPT_CPUS, "boot", KT_UINT, CPUS(boot), "<n>", "1",
+		       "vCPUs at boot, 1 to 255"},
+    [KEY_CPUS_MAX] = {OPT_CPUS, "max", KT_UINT, CPUS(max), "<n>", "boot",
+		      "most vCPUs the guest may see"},
+};
+
+const char *config_opt_name(enum config_opt opt)
+{
+	return config_options[opt].name;
+}
+
+const char *config_key_name(enum config_key key)
+{
+	return config_keys[key].name;
+}
+
+int config_opt_find(const char *name, size_t len)
+{
+	for (int i = 0; i < OPT__COUNT; i++)
+		if (strlen(config_options[i].name) == len &&
+		    !memcmp(config_options[i].name, name, len))
+			return i;
+	return -1;
+}
+
+int config_opt_find_short(char c)
+{
+	for (int i = 0; i < OPT__COUNT; i++)
+		if (c && config_options[i].short_name == c)
+			return i;
+	return -1;
+}
+
+int config_key_find(enum config_opt opt, const char *name, size_t len)
+{
+	for (int i = 0; i < KEY__COUNT; i++) {
+		const struct config_key_desc *k = &config_keys[i];
+
+		if (k->opt == opt && strlen(k->name) == len && !memcmp(k->name, name, len))
+			return i;
+	}
+	return -1;
+}
+
+void config_key_list(enum config_opt opt, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (int i = 0; i < KEY__COUNT; i++) {
+		if (config_keys[i].opt != opt || used >= len)
+			continue;
+		used +=
+		    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", config_keys[i].name);
+	}
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "Usage: memvisor --kernel <path> [options]\n\n"
+		     "A KVM virtual machine monitor. Options take `--opt value` or `--opt=value`;\n"
+		     "keyed values are key=value pairs separated by commas, lists in [ ].\n\n"
+		     "Options:\n");
+	for (int i = 0; i < OPT__COUNT; i++) {
+		const struct config_option *o = &config_options[i];
+		char head[64];
+
+		if (o->short_name)
+			snprintf(head, sizeof(head), "-%c, %s", o->short_name, o->name);
+		else
+			snprintf(head, sizeof(head), "%s %s", o->name, o->arg ? o->arg : "");
+		fprintf(out, "  %-36s %s", head, o->help);
+		if (o->def)
+			fprintf(out, " [default: %s]", o->def);
+		fputc('\n', out);
+		for (int k = 0; o->has_keys && k < KEY__COUNT; k++) {
+			const struct config_key_desc *d = &config_keys[k];
+
+			if ((int)d->opt != i)
+				continue;
+			snprintf(head, sizeof(head), "%s=%s", d->name, d->arg);
+			fprintf(out, "      %-32s %s", head, d->help);
+			if (d->def)
+				fprintf(out, " [default: %s]", d->def);
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "\nSizes are bytes with an optional K, M, G or T suffix (powers of 1024).\n"
+		     "on|off also accept true|false.\n");
+}
+
+int config_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,139 @@
+/*
+ * options: every command-line option and every key=value key, defined once.
+ *
+ * The parser looks names up here, error messages print them from here, and
+ * --help (and the README) are generated from the same rows, so a name can
+ * never be spelled two ways. Key rows also say which field they fill, so the
+ * parser is one loop over this table.
+ */
+#ifndef MV_CONFIG_OPTIONS_H
+#define MV_CONFIG_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef MV_VERSION
+#define MV_VERSION "0.1.0"
+#endif
+
+enum config_opt {
+	OPT_KERNEL,
+	OPT_INITRAMFS,
+	OPT_CMDLINE,
+	OPT_MEMORY,
+	OPT_MEMORY_ZONE,
+	OPT_NUMA,
+	OPT_CPUS,
+	OPT_SERIAL,
+	OPT_API_SOCKET,
+	OPT_DRY_RUN,
+	OPT_ON_REBOOT,
+	OPT_RNG,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT__COUNT
+};
+
+struct config_option {
+	const char *name; /* with the dashes: "--memory-zone" */
+	char short_name;  /* 'h' for -h, 0 for none */
+	const char *arg;  /* what the value looks like; NULL for a flag */
+	bool multi;	  /* several values per flag, and the flag may repeat */
+	bool has_keys;	  /* the value is key=value,... from config_keys */
+	const char *def;  /* the default, as the user would write it, or NULL */
+	const char *help;
+};
+
+enum config_key {
+	/* --memory */
+	KEY_MEM_SIZE,
+	KEY_MEM_MERGEABLE,
+	KEY_MEM_SHARED,
+	KEY_MEM_HUGEPAGES,
+	KEY_MEM_HUGEPAGE_SIZE,
+	KEY_MEM_HOTPLUG_METHOD,
+	KEY_MEM_HOTPLUG_SIZE,
+	KEY_MEM_HOTPLUGGED_SIZE,
+	KEY_MEM_PREFAULT,
+	KEY_MEM_BLOCK_SIZE,
+	KEY_MEM_PREALLOC,
+	KEY_MEM_UNPLUGGED_INACCESSIBLE,
+	/* --memory-zone */
+	KEY_ZONE_ID,
+	KEY_ZONE_SIZE,
+	KEY_ZONE_FILE,
+	KEY_ZONE_SHARED,
+	KEY_ZONE_HUGEPAGES,
+	KEY_ZONE_HUGEPAGE_SIZE,
+	KEY_ZONE_HOST_NUMA_NODE,
+	KEY_ZONE_HOTPLUG_SIZE,
+	KEY_ZONE_HOTPLUGGED_SIZE,
+	KEY_ZONE_PREFAULT,
+	KEY_ZONE_MERGEABLE,
+	KEY_ZONE_BLOCK_SIZE,
+	KEY_ZONE_PREALLOC,
+	KEY_ZONE_UNPLUGGED_INACCESSIBLE,
+	/* --numa */
+	KEY_NUMA_GUEST_NUMA_ID,
+	KEY_NUMA_CPUS,
+	KEY_NUMA_DISTANCES,
+	KEY_NUMA_MEMORY_ZONES,
+	KEY_NUMA_SGX_EPC_SECTIONS,
+	/* --cpus */
+	KEY_CPUS_BOOT,
+	KEY_CPUS_MAX,
+	KEY__COUNT
+};
+
+/* How a key's value is parsed and which field type it fills. */
+enum config_key_type {
+	KT_SIZE,	   /* uint64_t, config_parse_size() */
+	KT_BOOL,	   /* bool, on|off|true|false */
+	KT_ID,		   /* char[CONFIG_ID_LEN] */
+	KT_PATH,	   /* char *, strdup'd */
+	KT_UINT,	   /* unsigned int */
+	KT_NODE,	   /* int, >= 0 */
+	KT_HOTPLUG_METHOD, /* enum hotplug_method */
+	KT_CPU_LIST,	   /* struct numa_config cpus bitmap */
+	KT_DISTANCES,	   /* struct numa_config distances */
+	KT_ZONE_LIST,	   /* struct numa_config zones */
+	KT_SGX_LIST,	   /* struct numa_config nr_sgx_epc_sections */
+};
+
+struct config_key_desc {
+	enum config_opt opt; /* the option this key belongs to */
+	const char *name;
+	enum config_key_type type;
+	size_t offset; /* of the field in the option's struct */
+	const char *arg;
+	const char *def; /* the default, or NULL */
+	const char *help;
+};
+
+extern const struct config_option config_options[OPT__COUNT];
+extern const struct config_key_desc config_keys[KEY__COUNT];
+
+#define CONFIG_KEY_BIT(k) (1ULL << (k))
+
+/* "--memory-zone" for OPT_MEMORY_ZONE; "size" for KEY_ZONE_SIZE. */
+const char *config_opt_name(enum config_opt opt);
+const char *config_key_name(enum config_key key);
+
+/* Lookups; -1 when there is no such option or key. */
+int config_opt_find(const char *name, size_t len);
+int config_opt_find_short(char c);
+int config_key_find(enum config_opt opt, const char *name, size_t len);
+
+/* Writes "size, mergeable, ..." for the keys of opt (for "unknown key"). */
+void config_key_list(enum config_opt opt, char *buf, size_t len);
+
+/* The --help text, generated from the tables. */
+void config_print_help(FILE *out);
+
+/* snprintf into err (if any) and return -EINVAL: the one error path. */
+int config_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

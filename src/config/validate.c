@@ -1,0 +1,466 @@
+/*
+ * config_validate: every cross-option rule, checked before anything is
+ * acquired. Results (effective sizes, NUMA nodes) are computed on the side
+ * and written back only when everything passed, so a refused config is left
+ * as parsed.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/host.h"
+#include "config/options.h"
+#include "core/util.h"
+
+#define PAGE_SIZE_4K (4 * KiB)
+/* Linux x86_64 onlines hot-added memory in 128M blocks (below 64G of boot RAM). */
+#define LINUX_MEMORY_BLOCK (128 * MiB)
+#define VMEM_DEFAULT_BLOCK (2 * MiB)
+#define VMEM_MIN_BLOCK	   (1 * MiB)
+
+/* A size as the user writes it, usable inside one printf argument list. */
+struct sz {
+	char s[24];
+};
+
+static struct sz fmt(uint64_t v)
+{
+	struct sz r;
+
+	config_format_size(v, r.s, sizeof(r.s));
+	return r;
+}
+
+/* What validation works out per zone, committed only on success. */
+struct zone_eff {
+	uint64_t page;		/* backing page size: 4K or the hugepage size */
+	uint64_t hugepage_size; /* effective, when hugepages */
+	uint64_t block_size;
+	int numa;
+};
+
+struct vctx {
+	struct mv_config *cfg;
+	struct zone_config *zones; /* cfg->zones, or the one zone made from --memory */
+	unsigned int nr_zones;
+	bool from_memory; /* zones[0] is plain --memory: messages say --memory */
+	struct zone_eff eff[CONFIG_MAX_ZONES];
+	char *err;
+	size_t errlen;
+};
+
+#define ZKEY(k)	       config_key_name(KEY_ZONE_##k)
+#define has(z, k)      ((z)->keys & CONFIG_KEY_BIT(KEY_ZONE_##k))
+#define zerr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
+
+static void zone_label(const struct vctx *v, unsigned int i, char *buf, size_t len)
+{
+	if (v->from_memory)
+		snprintf(buf, len, "%s", config_opt_name(OPT_MEMORY));
+	else
+		snprintf(buf, len, "%s %s=%.*s", config_opt_name(OPT_MEMORY_ZONE), ZKEY(ID),
+			 CONFIG_ID_LEN, v->zones[i].id);
+}
+
+static int check_hotplug(struct vctx *v, const struct zone_config *z, const char *label)
+{
+	const struct memory_config *m = &v->cfg->memory;
+	const char *method = config_key_name(KEY_MEM_HOTPLUG_METHOD);
+
+	if (has(z, HOTPLUG_SIZE) && !z->hotplug_size)
+		return zerr("%s=0 is invalid (leave it out for no hotplug)", ZKEY(HOTPLUG_SIZE));
+	if (has(z, HOTPLUGGED_SIZE) && !z->hotplugged_size)
+		return zerr("%s=0 is invalid (leave it out)", ZKEY(HOTPLUGGED_SIZE));
+	if (z->hotplugged_size && !z->hotplug_size)
+		return zerr("%s=%s needs %s", ZKEY(HOTPLUGGED_SIZE), fmt(z->hotplugged_size).s,
+			    ZKEY(HOTPLUG_SIZE));
+	if (z->hotplugged_size && m->hotplug_method != HOTPLUG_VIRTIO_MEM)
+		return zerr("%s=%s is only valid with %s %s=virtio-mem", ZKEY(HOTPLUGGED_SIZE),
+			    fmt(z->hotplugged_size).s, config_opt_name(OPT_MEMORY), method);
+	if (z->hotplugged_size > z->hotplug_size)
+		return zerr("%s (%s) exceeds %s (%s)", ZKEY(HOTPLUGGED_SIZE),
+			    fmt(z->hotplugged_size).s, ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s);
+	if (z->hotplug_size && m->hotplug_method == HOTPLUG_ACPI && v->from_memory)
+		return zerr("%s=%s: ACPI memory hotplug is not supported yet; use %s=virtio-mem",
+			    ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s, method);
+	if (z->hotplug_size && m->hotplug_method == HOTPLUG_ACPI)
+		return zerr("%s=%s needs %s %s=virtio-mem (ACPI memory hotplug is not "
+			    "supported yet)",
+			    ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s, config_opt_name(OPT_MEMORY),
+			    method);
+	if (!z->hotplug_size) {
+		static const enum config_key dev_keys[] = {KEY_ZONE_BLOCK_SIZE, KEY_ZONE_PREALLOC,
+							   KEY_ZONE_UNPLUGGED_INACCESSIBLE};
+
+		for (size_t i = 0; i < ARRAY_SIZE(dev_keys); i++)
+			if (z->keys & CONFIG_KEY_BIT(dev_keys[i]))
+				return zerr("%s is a virtio-mem device option; it needs %s",
+					    config_key_name(dev_keys[i]), ZKEY(HOTPLUG_SIZE));
+	}
+	if (has(z, SIZE) && !z->size && !z->hotplug_size)
+		return zerr("%s=0 needs %s (a zone without boot RAM must be hotpluggable)",
+			    ZKEY(SIZE), ZKEY(HOTPLUG_SIZE));
+	return 0;
+}
+
+/* hugepages, hugepage_size, file and host_numa_node; sets e->page. */
+static int check_backing(struct vctx *v, const struct zone_config *z, struct zone_eff *e,
+			 const char *label)
+{
+	const struct config_host_ops *host = config_host();
+	struct config_file_info fi = {0};
+	char why[256] = "";
+	uint64_t hp = z->hugepage_size;
+
+	if (has(z, HUGEPAGE_SIZE) && !z->hugepages)
+		return zerr("%s=%s needs %s=on", ZKEY(HUGEPAGE_SIZE), fmt(hp).s, ZKEY(HUGEPAGES));
+	if (has(z, HUGEPAGE_SIZE) && !is_pow2(hp))
+		return zerr("%s=%s is not a power of two", ZKEY(HUGEPAGE_SIZE), fmt(hp).s);
+	if (has(z, HUGEPAGE_SIZE) && !host->hugepage_size_offered(hp))
+		return zerr("%s=%s: the host does not offer this size (see "
+			    "/sys/kernel/mm/hugepages)",
+			    ZKEY(HUGEPAGE_SIZE), fmt(hp).s);
+	if (z->file && host->check_file(z->file, &fi, why, sizeof(why)))
+		return zerr("%s=%s: %s", ZKEY(FILE), z->file, why);
+	if (z->hugepages && z->file && !fi.hugetlbfs)
+		return zerr("%s=on with %s=%s: the file is not on hugetlbfs", ZKEY(HUGEPAGES),
+			    ZKEY(FILE), z->file);
+	if (z->hugepages && fi.hugetlbfs && hp && hp != fi.hugetlbfs_page)
+		return zerr("%s=%s but %s=%s is on a hugetlbfs mount with %s pages",
+			    ZKEY(HUGEPAGE_SIZE), fmt(hp).s, ZKEY(FILE), z->file,
+			    fmt(fi.hugetlbfs_page).s);
+	if (z->hugepages && !hp)
+		hp = fi.hugetlbfs ? fi.hugetlbfs_page : host->default_hugepage_size();
+	if (z->hugepages && !hp)
+		return zerr("%s=on: the host has no hugetlb pages (no Hugepagesize in "
+			    "/proc/meminfo)",
+			    ZKEY(HUGEPAGES));
+	if (z->host_numa_node >= 0 && !host->numa_node_present(z->host_numa_node))
+		return zerr("%s=%d: the host has no such NUMA node", ZKEY(HOST_NUMA_NODE),
+			    z->host_numa_node);
+	e->hugepage_size = z->hugepages ? hp : 0;
+	/* A hugetlbfs file maps with the mount's page size even without hugepages=on. */
+	e->page = z->hugepages ? hp : fi.hugetlbfs ? fi.hugetlbfs_page : PAGE_SIZE_4K;
+	return 0;
+}
+
+static int check_sizes(struct vctx *v, const struct zone_config *z, struct zone_eff *e,
+		       const char *label)
+{
+	const char *what = e->page == PAGE_SIZE_4K ? "page size" : "hugepage size";
+	const struct {
+		const char *name;
+		uint64_t val;
+	} sizes[] = {
+	    {ZKEY(SIZE), z->size},
+	    {ZKEY(HOTPLUG_SIZE), z->hotplug_size},
+	    {ZKEY(HOTPLUGGED_SIZE), z->hotplugged_size},
+	};
+	uint64_t bs = z->block_size;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (!is_aligned(sizes[i].val, e->page))
+			return zerr("%s=%s is not a multiple of the %s %s", sizes[i].name,
+				    fmt(sizes[i].val).s, fmt(e->page).s, what);
+	if (!range_ok(z->size, z->hotplug_size))
+		return zerr("%s plus %s overflows", ZKEY(SIZE), ZKEY(HOTPLUG_SIZE));
+	if (has(z, BLOCK_SIZE)) {
+		if (!is_pow2(bs))
+			return zerr("%s=%s is not a power of two", ZKEY(BLOCK_SIZE), fmt(bs).s);
+		if (bs < VMEM_MIN_BLOCK)
+			return zerr("%s=%s is below the minimum %s", ZKEY(BLOCK_SIZE), fmt(bs).s,
+				    fmt(VMEM_MIN_BLOCK).s);
+		if (bs < e->page)
+			return zerr("%s=%s is below the %s %s", ZKEY(BLOCK_SIZE), fmt(bs).s,
+				    fmt(e->page).s, what);
+	} else {
+		bs = z->hugepages ? e->page : MV_MAX(VMEM_DEFAULT_BLOCK, e->page);
+	}
+	e->block_size = bs;
+	if (!z->hotplug_size)
+		return 0;
+	if (!is_aligned(z->hotplug_size, bs))
+		return zerr("%s=%s is not a multiple of %s (%s)", ZKEY(HOTPLUG_SIZE),
+			    fmt(z->hotplug_size).s, ZKEY(BLOCK_SIZE), fmt(bs).s);
+	if (!is_aligned(z->hotplugged_size, bs))
+		return zerr("%s=%s is not a multiple of %s (%s)", ZKEY(HOTPLUGGED_SIZE),
+			    fmt(z->hotplugged_size).s, ZKEY(BLOCK_SIZE), fmt(bs).s);
+	if (!is_aligned(z->hotplug_size, LINUX_MEMORY_BLOCK))
+		return zerr("%s=%s is not a multiple of %s: Linux adds memory in %s blocks, the "
+			    "guest could not use the rest",
+			    ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s, fmt(LINUX_MEMORY_BLOCK).s,
+			    fmt(LINUX_MEMORY_BLOCK).s);
+	return 0;
+}
+
+static int check_zone(struct vctx *v, unsigned int i)
+{
+	const struct zone_config *z = &v->zones[i];
+	char label[CONFIG_ID_LEN + 32];
+	int r;
+
+	if (!v->from_memory && !has(z, ID))
+		return config_errf(v->err, v->errlen,
+				   "%s (zone %u): %s is mandatory (e.g. id=mem%u)",
+				   config_opt_name(OPT_MEMORY_ZONE), i + 1, ZKEY(ID), i);
+	zone_label(v, i, label, sizeof(label));
+	if (!v->from_memory && !has(z, SIZE))
+		return zerr("%s is mandatory", ZKEY(SIZE));
+	for (unsigned int j = 0; j < i; j++)
+		if (!strcmp(v->zones[j].id, z->id))
+			return zerr("%s is used by two zones", ZKEY(ID));
+	r = check_hotplug(v, z, label);
+	if (!r)
+		r = check_backing(v, z, &v->eff[i], label);
+	if (!r)
+		r = check_sizes(v, z, &v->eff[i], label);
+	return r;
+}
+
+/* --memory on its own, or as the size=0 header of --memory-zone. */
+static int check_memory(struct vctx *v)
+{
+	struct mv_config *cfg = v->cfg;
+	const struct memory_config *m = &cfg->memory;
+	const char *opt = config_opt_name(OPT_MEMORY), *size = config_key_name(KEY_MEM_SIZE);
+
+	if (m->given && !(m->keys & CONFIG_KEY_BIT(KEY_MEM_SIZE)))
+		return config_errf(v->err, v->errlen, "%s: %s is mandatory (e.g. %s %s=1G)", opt,
+				   size, opt, size);
+	if (!cfg->nr_zones && !m->size)
+		return config_errf(v->err, v->errlen, "%s %s=0: needs at least one %s", opt, size,
+				   config_opt_name(OPT_MEMORY_ZONE));
+	if (!cfg->nr_zones)
+		return 0;
+	if (m->size)
+		return config_errf(v->err, v->errlen,
+				   "%s needs %s %s=0 (guest RAM is then the "
+				   "sum of the zones; %s=%s given)",
+				   config_opt_name(OPT_MEMORY_ZONE), opt, size, size,
+				   fmt(m->size).s);
+	for (int k = 0; k < KEY__COUNT; k++) {
+		if (!(m->keys & CONFIG_KEY_BIT(k)) || k == KEY_MEM_SIZE ||
+		    k == KEY_MEM_HOTPLUG_METHOD || k == KEY_MEM_MERGEABLE)
+			continue;
+		return config_errf(v->err, v->errlen,
+				   "%s %s: not allowed with %s; set it per "
+				   "zone (%s ...,%s=...)",
+				   opt, config_key_name(k), config_opt_name(OPT_MEMORY_ZONE),
+				   config_opt_name(OPT_MEMORY_ZONE), config_key_name(k));
+	}
+	return 0;
+}
+
+/* Plain --memory as zone "mem0": the same keys under the same names. */
+static void memory_as_zone(const struct memory_config *m, struct zone_config *z)
+{
+	memset(z, 0, sizeof(*z));
+	snprintf(z->id, sizeof(z->id), "mem0");
+	for (int k = 0; k < KEY__COUNT; k++) {
+		int zk;
+
+		if (!(m->keys & CONFIG_KEY_BIT(k)))
+			continue;
+		zk = config_key_find(OPT_MEMORY_ZONE, config_key_name(k),
+				     strlen(config_key_name(k)));
+		if (zk >= 0)
+			z->keys |= CONFIG_KEY_BIT(zk);
+	}
+	z->size = m->size;
+	z->shared = m->shared;
+	z->hugepages = m->hugepages;
+	z->hugepage_size = m->hugepage_size;
+	z->mergeable = m->mergeable;
+	z->prefault = m->prefault;
+	z->host_numa_node = -1;
+	z->hotplug_size = m->hotplug_size;
+	z->hotplugged_size = m->hotplugged_size;
+	z->block_size = m->block_size;
+	z->prealloc = m->prealloc;
+	z->unplugged_inaccessible = m->unplugged_inaccessible;
+	z->guest_numa_node = -1;
+}
+
+static int check_cpus(struct vctx *v)
+{
+	struct cpus_config *c = &v->cfg->cpus;
+	const char *opt = config_opt_name(OPT_CPUS);
+	unsigned int max = (c->keys & CONFIG_KEY_BIT(KEY_CPUS_MAX)) ? c->max : c->boot;
+
+	if (c->boot < 1 || c->boot > CONFIG_MAX_CPUS)
+		return config_errf(v->err, v->errlen, "%s %s=%u: must be 1 to %d", opt,
+				   config_key_name(KEY_CPUS_BOOT), c->boot, CONFIG_MAX_CPUS);
+	if (max < c->boot || max > CONFIG_MAX_CPUS)
+		return config_errf(v->err, v->errlen, "%s %s=%u: must be %s (%u) to %d", opt,
+				   config_key_name(KEY_CPUS_MAX), max,
+				   config_key_name(KEY_CPUS_BOOT), c->boot, CONFIG_MAX_CPUS);
+	return 0;
+}
+
+static int find_zone(const struct vctx *v, const char *id)
+{
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		if (!strcmp(v->zones[i].id, id))
+			return i;
+	return -1;
+}
+
+#define nerr(fmt, ...)                                                                             \
+	config_errf(v->err, v->errlen, "%s %s=%u: " fmt, config_opt_name(OPT_NUMA),                \
+		    config_key_name(KEY_NUMA_GUEST_NUMA_ID), n->guest_numa_id, ##__VA_ARGS__)
+
+static int check_numa_node(struct vctx *v, unsigned int idx, int *cpu_owner, unsigned int max)
+{
+	const struct numa_config *n = &v->cfg->numa[idx];
+	const struct mv_config *cfg = v->cfg;
+
+	if (n->nr_sgx_epc_sections)
+		return nerr("%s: SGX is not supported", config_key_name(KEY_NUMA_SGX_EPC_SECTIONS));
+	for (unsigned int c = 0; c <= CONFIG_MAX_CPUS; c++) {
+		if (!(n->cpus[c / 8] & (1u << (c % 8))))
+			continue;
+		if (c >= max)
+			return nerr("cpu %u does not exist (%s has %u vCPUs at most)", c,
+				    config_opt_name(OPT_CPUS), max);
+		if (cpu_owner[c] >= 0)
+			return nerr("cpu %u is also in guest NUMA node %d", c, cpu_owner[c]);
+		cpu_owner[c] = n->guest_numa_id;
+	}
+	for (unsigned int i = 0; i < n->nr_zones; i++) {
+		int z = find_zone(v, n->zones[i]);
+
+		if (z < 0)
+			return nerr("memory zone '%s' does not exist", n->zones[i]);
+		if (v->eff[z].numa >= 0)
+			return nerr("memory zone '%s' is also in guest NUMA node %d (a zone "
+				    "belongs to one node)",
+				    n->zones[i], v->eff[z].numa);
+		v->eff[z].numa = n->guest_numa_id;
+	}
+	for (unsigned int i = 0; i < n->nr_distances; i++) {
+		const struct numa_distance *d = &n->distances[i];
+		bool defined = false;
+
+		for (unsigned int j = 0; j < cfg->nr_numa; j++)
+			defined |= cfg->numa[j].guest_numa_id == d->dest;
+		for (unsigned int j = 0; j < i; j++)
+			if (n->distances[j].dest == d->dest)
+				return nerr("distance to node %u given twice", d->dest);
+		if (!defined)
+			return nerr("distance to node %u: no --numa defines that node", d->dest);
+		if (d->dest == n->guest_numa_id && d->distance != 10)
+			return nerr("distance to itself must be 10, not %u", d->distance);
+		if (d->distance < 10)
+			return nerr("distance %u to node %u is below 10 (the local distance)",
+				    d->distance, d->dest);
+	}
+	return 0;
+}
+
+static int check_numa(struct vctx *v)
+{
+	const struct mv_config *cfg = v->cfg;
+	int cpu_owner[CONFIG_MAX_CPUS + 1];
+	unsigned int max =
+	    (cfg->cpus.keys & CONFIG_KEY_BIT(KEY_CPUS_MAX)) ? cfg->cpus.max : cfg->cpus.boot;
+	int r;
+
+	memset(cpu_owner, -1, sizeof(cpu_owner));
+	for (unsigned int i = 0; i < cfg->nr_numa; i++) {
+		const struct numa_config *n = &cfg->numa[i];
+
+		if (!(n->keys & CONFIG_KEY_BIT(KEY_NUMA_GUEST_NUMA_ID)))
+			return config_errf(v->err, v->errlen, "%s (node %u): %s is mandatory",
+					   config_opt_name(OPT_NUMA), i + 1,
+					   config_key_name(KEY_NUMA_GUEST_NUMA_ID));
+		if (n->guest_numa_id >= CONFIG_MAX_NUMA)
+			return nerr("must be below %d", CONFIG_MAX_NUMA);
+		for (unsigned int j = 0; j < i; j++)
+			if (cfg->numa[j].guest_numa_id == n->guest_numa_id)
+				return nerr("%s given twice",
+					    config_key_name(KEY_NUMA_GUEST_NUMA_ID));
+	}
+	for (unsigned int i = 0; i < cfg->nr_numa; i++) {
+		r = check_numa_node(v, i, cpu_owner, max);
+		if (r)
+			return r;
+	}
+	/*
+	 * Linux drops the whole NUMA layout when SRAT leaves any RAM out. Only
+	 * enforced once memory_zones is used at all, so CPU-only layouts (and
+	 * the seed's bare `--numa guest_numa_id=0`) stay valid.
+	 */
+	bool placed = false;
+
+	for (unsigned int i = 0; i < cfg->nr_numa; i++)
+		placed |= cfg->numa[i].nr_zones > 0;
+	for (unsigned int i = 0; placed && i < v->nr_zones; i++)
+		if (v->eff[i].numa < 0)
+			return config_errf(v->err, v->errlen,
+					   "%s: memory zone '%s' is in no guest NUMA node (add it "
+					   "to one with %s=...)",
+					   config_opt_name(OPT_NUMA), v->zones[i].id,
+					   config_key_name(KEY_NUMA_MEMORY_ZONES));
+	return 0;
+}
+
+static void commit(struct vctx *v)
+{
+	struct mv_config *cfg = v->cfg;
+
+	if (!(cfg->cpus.keys & CONFIG_KEY_BIT(KEY_CPUS_MAX)))
+		cfg->cpus.max = cfg->cpus.boot;
+	if (v->from_memory) {
+		cfg->zones[0] = v->zones[0];
+		cfg->nr_zones = 1;
+	}
+	for (unsigned int i = 0; i < cfg->nr_zones; i++) {
+		struct zone_config *z = &cfg->zones[i];
+
+		if (!has(z, MERGEABLE))
+			z->mergeable = cfg->memory.mergeable;
+		z->hugepage_size = v->eff[i].hugepage_size;
+		z->block_size = v->eff[i].block_size;
+		z->guest_numa_node = v->eff[i].numa;
+	}
+}
+
+int config_validate(struct mv_config *cfg, char *err, size_t errlen)
+{
+	struct zone_config mem0;
+	struct vctx v = {.cfg = cfg, .err = err, .errlen = errlen};
+	uint64_t total = 0;
+	int r;
+
+	if (!cfg->kernel)
+		return config_errf(err, errlen, "%s is required", config_opt_name(OPT_KERNEL));
+	r = check_cpus(&v);
+	if (!r)
+		r = check_memory(&v);
+	if (r)
+		return r;
+	v.from_memory = !cfg->nr_zones;
+	if (v.from_memory)
+		memory_as_zone(&cfg->memory, &mem0);
+	v.zones = v.from_memory ? &mem0 : cfg->zones;
+	v.nr_zones = v.from_memory ? 1 : cfg->nr_zones;
+	for (unsigned int i = 0; i < v.nr_zones; i++) {
+		const struct zone_config *z = &v.zones[i];
+
+		v.eff[i].numa = -1;
+		r = check_zone(&v, i);
+		if (r)
+			return r;
+		if (!range_ok(total, z->size + z->hotplug_size))
+			return config_errf(err, errlen, "%s: total guest memory overflows",
+					   config_opt_name(OPT_MEMORY_ZONE));
+		total += z->size + z->hotplug_size;
+	}
+	r = check_numa(&v);
+	if (r)
+		return r;
+	commit(&v);
+	return 0;
+}
