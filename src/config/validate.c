@@ -434,7 +434,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	uint64_t total = 0;
 	int r;
 
-	if (!cfg->kernel)
+	/* --dry-run checks the rest of the command line without a kernel. */
+	if (!cfg->kernel && !cfg->dry_run)
 		return config_errf(err, errlen, "%s is required", config_opt_name(OPT_KERNEL));
 	r = check_cpus(&v);
 	if (!r)

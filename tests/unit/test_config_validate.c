@@ -10,6 +10,12 @@ static void test_kernel_required(void **state)
 	assert_string_equal(err, "--kernel is required");
 }
 
+static void test_dry_run_needs_no_kernel(void **state)
+{
+	assert_int_equal(parse_line("--dry-run --memory size=1G"), 0);
+	assert_int_equal(config_validate(cfg, err, sizeof(err)), 0);
+}
+
 static void test_memory_size_mandatory(void **state)
 {
 	expect_err("--memory mergeable=on", "--memory: size is mandatory (e.g. --memory size=1G)");
@@ -420,6 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_required),
+		cmocka_unit_test(test_dry_run_needs_no_kernel),
 	    cmocka_unit_test(test_memory_size_mandatory),
 	    cmocka_unit_test(test_memory_size0_needs_zones),
 	    cmocka_unit_test(test_zones_need_memory_size0),
