@@ -449,6 +449,14 @@ err_fds:
 	return ret;
 }
 
+void virtio_pci_reset(struct virtio_pci *vp)
+{
+	pthread_mutex_lock(&vp->vdev->lock);
+	virtio_dev_reset(vp->vdev);
+	virtio_pci_reset_transport(vp);
+	pthread_mutex_unlock(&vp->vdev->lock);
+}
+
 void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	struct pci_host *h = vp->pci.host;

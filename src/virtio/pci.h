@@ -90,6 +90,8 @@ struct virtio_pci {
  */
 int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_host *host,
 		    struct loop *loop, const char *name);
+/* Machine reset: virtio reset of the device and the transport (ISR, line, selectors). */
+void virtio_pci_reset(struct virtio_pci *vp);
 /* Release eventfds and watches; the PCI function stays on the host's bus. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 
