@@ -45,8 +45,8 @@ static bool virtio_dev_features_acceptable(struct virtio_dev *d)
 	uint64_t f = d->driver_features;
 
 	if (f & ~d->host_features) {
-		mv_warn("virtio: driver accepted features %#llx never offered",
-			(unsigned long long)(f & ~d->host_features));
+		mv_debug("virtio: driver accepted features %#llx never offered",
+			 (unsigned long long)(f & ~d->host_features));
 		return false;
 	}
 	/* Only the modern interface exists here; a legacy driver cannot work. */
