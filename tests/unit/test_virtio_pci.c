@@ -6,6 +6,9 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "core/loop.h"
 
 #include "core/log.h"
 #include "virtio/pci.h"
@@ -379,6 +382,122 @@ static void test_any_offset_any_width(void **state)
 	assert_int_equal(rd(f, VIRTIO_PCI_NUM_QUEUES, 2), 2);
 }
 
+/* A host with ioeventfd and irqfd: records the registrations as KVM would hold them. */
+struct kvm_like {
+	struct fake_pci fp;
+	uint64_t ioev_addr[4];
+	int ioev_fd[4];
+	unsigned int nioev;
+	int irqfd, resample;
+};
+
+static int kl_ioeventfd(struct pci_host *h, uint64_t addr, uint32_t len, int fd, bool assign)
+{
+	struct kvm_like *k = container_of(h, struct kvm_like, fp.h);
+	unsigned int i;
+
+	assert_int_equal(len, 2);
+	if (assign) {
+		assert_true(k->nioev < 4);
+		k->ioev_addr[k->nioev] = addr;
+		k->ioev_fd[k->nioev++] = fd;
+		return 0;
+	}
+	for (i = 0; i < k->nioev; i++)
+		if (k->ioev_addr[i] == addr && k->ioev_fd[i] == fd) {
+			k->ioev_addr[i] = k->ioev_addr[--k->nioev];
+			k->ioev_fd[i] = k->ioev_fd[k->nioev];
+			return 0;
+		}
+	fail_msg("deassign of an unknown ioeventfd");
+	return -ENOENT;
+}
+
+static int kl_irqfd(struct pci_host *h, unsigned int gsi, int fd, int resample_fd, bool assign)
+{
+	struct kvm_like *k = container_of(h, struct kvm_like, fp.h);
+
+	k->irqfd = assign ? fd : -1;
+	k->resample = assign ? resample_fd : -1;
+	return 0;
+}
+
+static uint64_t drain(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+static void test_ioeventfd_irqfd(void **state)
+{
+	static const struct pci_host_ops ops = {
+	    .set_irq = fake_pci_set_irq,
+	    .ioeventfd = kl_ioeventfd,
+	    .irqfd = kl_irqfd,
+	};
+	struct kvm_like k;
+	struct fake_gmem fm;
+	struct tdev t = {0};
+	struct virtio_pci vp;
+	struct loop l;
+	uint64_t one = 1, bar;
+	unsigned int i;
+
+	fake_gmem_init(&fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init(&k.fp);
+	k.fp.h.ops = &ops;
+	k.nioev = 0;
+	assert_int_equal(loop_init(&l), 0);
+	assert_int_equal(virtio_dev_init(&t.vdev, &tdev_ops, &fm.map, 0), 0);
+	assert_int_equal(virtio_pci_init(&vp, &t.vdev, &k.fp.h, &l, "vtest"), 0);
+	bar = vp.pci.bars[0].addr;
+	assert_true(vp.use_irqfd);
+	assert_int_equal(k.nioev, 2);
+	assert_int_equal(k.ioev_addr[0], bar + VIRTIO_PCI_NOTIFY_OFF);
+	assert_int_equal(k.ioev_addr[1], bar + VIRTIO_PCI_NOTIFY_OFF + 4);
+
+	/* "KVM" signals queue 1's eventfd: the loop serves it after DRIVER_OK. */
+	pthread_mutex_lock(&t.vdev.lock);
+	t.vdev.status = 0xF;
+	t.vdev.vqs[1].enabled = true;
+	pthread_mutex_unlock(&t.vdev.lock);
+	assert_int_equal(write(k.ioev_fd[1], &one, 8), 8);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(t.notified[1], 1);
+
+	/* Config change: the irqfd is written, not set_irq. */
+	pthread_mutex_lock(&t.vdev.lock);
+	virtio_dev_notify_config(&t.vdev);
+	pthread_mutex_unlock(&t.vdev.lock);
+	assert_int_equal(drain(k.irqfd), 1);
+	assert_int_equal(k.fp.set_irq_calls, 0);
+	/* EOI with the ISR still set: asserted again; after the ISR read: not. */
+	assert_int_equal(write(k.resample, &one, 8), 8);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(drain(k.irqfd), 1);
+	assert_true(bus_read(&k.fp.mmio, bar + VIRTIO_PCI_ISR_OFF, &i, 1));
+	assert_int_equal(write(k.resample, &one, 8), 8);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(drain(k.irqfd), 0);
+
+	/* The guest moves BAR0: the ioeventfds follow it. */
+	pci_cfg_write(&k.fp.h, vp.pci.slot, 0, 0x10, 4, (uint32_t)(bar + 0x100000));
+	assert_int_equal(k.nioev, 2);
+	assert_true(k.ioev_addr[0] == bar + 0x100000 + VIRTIO_PCI_NOTIFY_OFF ||
+		    k.ioev_addr[1] == bar + 0x100000 + VIRTIO_PCI_NOTIFY_OFF);
+
+	virtio_pci_destroy(&vp);
+	assert_int_equal(k.nioev, 0);
+	assert_int_equal(k.irqfd, -1);
+	virtio_dev_destroy(&t.vdev);
+	loop_destroy(&l);
+	fake_pci_free(&k.fp);
+	fake_gmem_free(&fm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +509,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_mmio_and_used_irq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_needs_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_any_offset_any_width, setup, teardown),
+	    cmocka_unit_test(test_ioeventfd_irqfd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
