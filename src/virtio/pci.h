@@ -1,0 +1,98 @@
+/*
+ * virtio/pci: the virtio-pci modern transport (VIRTIO 1.x 4.1) for one
+ * struct virtio_dev. Vendor 0x1AF4, device 0x1040 + id, revision 1; BAR0 is
+ * a 16 KiB 32-bit MMIO BAR holding the common config, ISR, device config and
+ * notify structures, each described by a vendor capability, plus the
+ * PCI_CFG capability the spec requires. No MSI-X: interrupts are INTx,
+ * level-triggered, ISR read-to-clear.
+ *
+ * Notifications: one eventfd per queue, registered with the host's
+ * ioeventfd at the queue's notify address and watched on the event loop;
+ * a notify write that reaches the MMIO path instead (no ioeventfd) is
+ * served on the vCPU thread. Interrupts: irqfd with a resample eventfd when
+ * the host offers it (re-asserted on EOI while the ISR is non-zero),
+ * otherwise pci_dev_set_irq (deasserted when the ISR read clears it).
+ *
+ * Every register access, at any offset and width, takes vdev->lock.
+ */
+#ifndef MV_VIRTIO_PCI_H
+#define MV_VIRTIO_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "devices/pci.h"
+#include "virtio/virtio.h"
+
+/* BAR0 layout. */
+#define VIRTIO_PCI_BAR_SIZE	 0x4000
+#define VIRTIO_PCI_COMMON_OFF	 0x0000
+#define VIRTIO_PCI_COMMON_LEN	 0x0038
+#define VIRTIO_PCI_ISR_OFF	 0x1000
+#define VIRTIO_PCI_ISR_LEN	 0x0001
+#define VIRTIO_PCI_DEVICE_OFF	 0x2000
+#define VIRTIO_PCI_DEVICE_MAXLEN 0x1000
+#define VIRTIO_PCI_NOTIFY_OFF	 0x3000
+#define VIRTIO_PCI_NOTIFY_MULT	 4
+
+/* Common config registers (4.1.4.3). */
+#define VIRTIO_PCI_DFSELECT	0x00
+#define VIRTIO_PCI_DF		0x04
+#define VIRTIO_PCI_GFSELECT	0x08
+#define VIRTIO_PCI_GF		0x0C
+#define VIRTIO_PCI_MSIX_CONFIG	0x10
+#define VIRTIO_PCI_NUM_QUEUES	0x12
+#define VIRTIO_PCI_STATUS	0x14
+#define VIRTIO_PCI_CFG_GEN	0x15
+#define VIRTIO_PCI_Q_SELECT	0x16
+#define VIRTIO_PCI_Q_SIZE	0x18
+#define VIRTIO_PCI_Q_MSIX	0x1A
+#define VIRTIO_PCI_Q_ENABLE	0x1C
+#define VIRTIO_PCI_Q_NOTIFY_OFF 0x1E
+#define VIRTIO_PCI_Q_DESC	0x20
+#define VIRTIO_PCI_Q_DRIVER	0x28
+#define VIRTIO_PCI_Q_DEVICE	0x30
+
+#define VIRTIO_PCI_ISR_QUEUE  0x1
+#define VIRTIO_PCI_ISR_CONFIG 0x2
+
+struct virtio_pci;
+
+struct virtio_pci_notify {
+	struct loop_watch w; /* w.fd is the eventfd, -1 when absent */
+	struct virtio_pci *vp;
+	unsigned int q;
+	bool registered; /* with host->ops->ioeventfd at `addr` */
+	uint64_t addr;
+};
+
+struct virtio_pci {
+	struct pci_dev pci;
+	struct virtio_transport transport;
+	struct virtio_dev *vdev;
+	struct loop *loop;
+	struct virtio_pci_notify notify[VIRTIO_MAX_QUEUES];
+	/* INTx through irqfd: irqfd asserts, resample_w.fd reports the EOI. */
+	bool use_irqfd;
+	int irqfd;
+	struct loop_watch resample_w;
+	/* Common config state the driver writes. */
+	uint32_t dfselect, gfselect;
+	uint16_t queue_select;
+	uint8_t isr;
+};
+
+/*
+ * Create the PCI function for vdev (already initialised by its device) and
+ * place it on `host`. `loop` may be NULL (no ioeventfd/irqfd: every
+ * notification and interrupt goes through the MMIO path and set_irq).
+ */
+int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_host *host,
+		    struct loop *loop, const char *name);
+/* Machine reset: virtio reset of the device and the transport (ISR, line, selectors). */
+void virtio_pci_reset(struct virtio_pci *vp);
+/* Release eventfds and watches; the PCI function stays on the host's bus. */
+void virtio_pci_destroy(struct virtio_pci *vp);
+
+#endif

@@ -1,0 +1,103 @@
+#include "virtio/virtio.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, struct gmem *mem,
+		    uint64_t host_features)
+{
+	unsigned int i;
+
+	if (ops->num_queues > VIRTIO_MAX_QUEUES || !is_pow2(ops->queue_max_size) ||
+	    ops->queue_max_size > VIRTQ_MAX_SIZE || !ops->config_read || !ops->queue_notify)
+		return -EINVAL;
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->mem = mem;
+	d->host_features = host_features | 1ULL << VIRTIO_F_VERSION_1;
+	for (i = 0; i < ops->num_queues; i++)
+		virtq_init(&d->vqs[i], mem, ops->queue_max_size);
+	return -pthread_mutex_init(&d->lock, NULL);
+}
+
+void virtio_dev_destroy(struct virtio_dev *d)
+{
+	pthread_mutex_destroy(&d->lock);
+}
+
+void virtio_dev_reset(struct virtio_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->ops->num_queues; i++)
+		virtq_reset(&d->vqs[i]);
+	d->driver_features = 0;
+	d->status = 0;
+	if (d->ops->reset)
+		d->ops->reset(d);
+}
+
+static bool virtio_dev_features_acceptable(struct virtio_dev *d)
+{
+	uint64_t f = d->driver_features;
+
+	if (f & ~d->host_features) {
+		mv_debug("virtio: driver accepted features %#llx never offered",
+			 (unsigned long long)(f & ~d->host_features));
+		return false;
+	}
+	/* Only the modern interface exists here; a legacy driver cannot work. */
+	if (!(f >> VIRTIO_F_VERSION_1 & 1))
+		return false;
+	return !d->ops->features_ok || d->ops->features_ok(d, f) == 0;
+}
+
+void virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
+{
+	uint8_t old = d->status;
+
+	if (!status) {
+		virtio_dev_reset(d);
+		return;
+	}
+	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    !virtio_dev_features_acceptable(d))
+		status &= ~VIRTIO_STATUS_FEATURES_OK; /* the driver re-reads it and gives up */
+	/* NEEDS_RESET is the device's bit; only a reset clears it. */
+	d->status = (status & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+void virtio_dev_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	/* No buffer is consumed before DRIVER_OK, nor after a device error. */
+	if (q >= d->ops->num_queues || !d->vqs[q].enabled ||
+	    (d->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) !=
+		VIRTIO_STATUS_DRIVER_OK)
+		return;
+	d->ops->queue_notify(d, q);
+}
+
+void virtio_dev_notify_used(struct virtio_dev *d, unsigned int q)
+{
+	if (q < d->ops->num_queues && virtq_should_notify(&d->vqs[q]) && d->transport)
+		d->transport->ops->notify_used(d->transport, q);
+}
+
+void virtio_dev_notify_config(struct virtio_dev *d)
+{
+	d->config_generation++;
+	if (d->transport)
+		d->transport->ops->notify_config(d->transport);
+}
+
+void virtio_dev_set_needs_reset(struct virtio_dev *d)
+{
+	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (d->status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_dev_notify_config(d);
+}

@@ -1,0 +1,516 @@
+/* Unit tests for virtio/pci: the modern transport over a fake PCI host. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+
+#include "core/log.h"
+#include "virtio/pci.h"
+#include "virtio/virtio.h"
+#include "virtio_test.h"
+
+#define MEM_GPA	 0x100000ULL
+#define MEM_SIZE 0x40000ULL
+
+/* A test device: 2 queues of 16, 8 bytes of config, feature bit 3 offered. */
+struct tdev {
+	struct virtio_dev vdev;
+	unsigned int notified[2];
+	unsigned int resets;
+	bool refuse;
+};
+
+static void tdev_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
+{
+	static const uint8_t cfg[8] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+
+	memcpy(data, cfg + off, len);
+}
+
+static void tdev_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	container_of(d, struct tdev, vdev)->notified[q]++;
+}
+
+static void tdev_reset(struct virtio_dev *d)
+{
+	container_of(d, struct tdev, vdev)->resets++;
+}
+
+static int tdev_features_ok(struct virtio_dev *d, uint64_t f)
+{
+	return container_of(d, struct tdev, vdev)->refuse ? -EINVAL : 0;
+}
+
+static const struct virtio_dev_ops tdev_ops = {
+    .device_id = 26,
+    .num_queues = 2,
+    .queue_max_size = 16,
+    .config_size = 8,
+    .features_ok = tdev_features_ok,
+    .config_read = tdev_config_read,
+    .queue_notify = tdev_queue_notify,
+    .reset = tdev_reset,
+};
+
+struct fix {
+	struct fake_gmem fm;
+	struct fake_pci fp;
+	struct tdev t;
+	struct virtio_pci vp;
+	uint64_t bar;
+};
+
+static uint64_t rd(struct fix *f, uint64_t off, uint32_t len)
+{
+	uint64_t v = 0;
+
+	assert_true(bus_read(&f->fp.mmio, f->bar + off, &v, len));
+	return v;
+}
+
+static void wr(struct fix *f, uint64_t off, uint32_t len, uint64_t v)
+{
+	assert_true(bus_write(&f->fp.mmio, f->bar + off, &v, len));
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	mv_log_set_quiet(true);
+	fake_gmem_init(&f->fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init(&f->fp);
+	assert_int_equal(virtio_dev_init(&f->t.vdev, &tdev_ops, &f->fm.map, 1ULL << 3), 0);
+	assert_int_equal(virtio_pci_init(&f->vp, &f->t.vdev, &f->fp.h, NULL, "vtest"), 0);
+	f->bar = f->vp.pci.bars[0].addr;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	virtio_pci_destroy(&f->vp);
+	virtio_dev_destroy(&f->t.vdev);
+	fake_pci_free(&f->fp);
+	fake_gmem_free(&f->fm);
+	free(f);
+	return 0;
+}
+
+static uint32_t cfg(struct fix *f, unsigned int off, unsigned int len)
+{
+	return pci_cfg_read(&f->fp.h, f->vp.pci.slot, 0, off, len);
+}
+
+static void test_header_and_caps(void **state)
+{
+	struct fix *f = *state;
+	unsigned int p, seen = 0;
+
+	assert_int_equal(cfg(f, 0, 2), 0x1AF4);
+	assert_int_equal(cfg(f, 2, 2), 0x1040 + 26);
+	assert_int_equal(cfg(f, 8, 1), 1);
+	assert_true(cfg(f, 0x2E, 2) >= 0x40);
+	assert_int_equal(cfg(f, 0x3D, 1), 1);
+	assert_true(cfg(f, 6, 2) & 0x10);
+	assert_int_equal(f->bar, PCI_MMIO32_BASE);
+	for (p = cfg(f, 0x34, 1); p; p = cfg(f, p + 1, 1)) {
+		unsigned int type = cfg(f, p + 3, 1);
+
+		assert_int_equal(cfg(f, p, 1), 0x09);
+		assert_int_equal(cfg(f, p + 4, 1), 0); /* BAR0 */
+		seen |= 1U << type;
+		switch (type) {
+		case 1:
+			assert_int_equal(cfg(f, p + 8, 4), VIRTIO_PCI_COMMON_OFF);
+			assert_true(cfg(f, p + 12, 4) >= 0x38);
+			break;
+		case 2:
+			assert_int_equal(cfg(f, p + 2, 1), 20);
+			assert_int_equal(cfg(f, p + 8, 4), VIRTIO_PCI_NOTIFY_OFF);
+			assert_int_equal(cfg(f, p + 16, 4), 4);
+			break;
+		case 3:
+			assert_int_equal(cfg(f, p + 8, 4), VIRTIO_PCI_ISR_OFF);
+			break;
+		case 4:
+			assert_int_equal(cfg(f, p + 12, 4), 8);
+			break;
+		case 5:
+			assert_int_equal(cfg(f, p + 2, 1), 20);
+			break;
+		}
+	}
+	assert_int_equal(seen, 0x3E);
+}
+
+static void test_features(void **state)
+{
+	struct fix *f = *state;
+
+	wr(f, VIRTIO_PCI_DFSELECT, 4, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_DF, 4), 1 << 3);
+	wr(f, VIRTIO_PCI_DFSELECT, 4, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_DF, 4), 1); /* VERSION_1 */
+	wr(f, VIRTIO_PCI_DFSELECT, 4, 7);
+	assert_int_equal(rd(f, VIRTIO_PCI_DF, 4), 0);
+
+	/* Without VERSION_1, FEATURES_OK does not stick. */
+	wr(f, VIRTIO_PCI_STATUS, 1, 3);
+	wr(f, VIRTIO_PCI_GFSELECT, 4, 0);
+	wr(f, VIRTIO_PCI_GF, 4, 1 << 3);
+	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 3);
+
+	/* A bit never offered is refused too. */
+	wr(f, VIRTIO_PCI_GFSELECT, 4, 1);
+	wr(f, VIRTIO_PCI_GF, 4, 1 | 2);
+	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 3);
+
+	/* The device hook may refuse. */
+	wr(f, VIRTIO_PCI_GF, 4, 1);
+	f->t.refuse = true;
+	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 3);
+	f->t.refuse = false;
+	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 3 | 8);
+	assert_int_equal(f->t.vdev.driver_features, 1ULL << 32 | 1 << 3);
+	assert_true(virtio_dev_has_feature(&f->t.vdev, 3));
+	/* Fixed after FEATURES_OK. */
+	wr(f, VIRTIO_PCI_GFSELECT, 4, 0);
+	wr(f, VIRTIO_PCI_GF, 4, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_GF, 4), 1 << 3);
+}
+
+static void setup_queue(struct fix *f, uint16_t q)
+{
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, q);
+	wr(f, VIRTIO_PCI_Q_SIZE, 2, 8);
+	wr(f, VIRTIO_PCI_Q_DESC, 4, MEM_GPA);
+	wr(f, VIRTIO_PCI_Q_DESC + 4, 4, 0);
+	wr(f, VIRTIO_PCI_Q_DRIVER, 4, MEM_GPA + 0x1000);
+	wr(f, VIRTIO_PCI_Q_DEVICE, 4, MEM_GPA + 0x2000);
+	wr(f, VIRTIO_PCI_Q_ENABLE, 2, 1);
+}
+
+static void driver_ok(struct fix *f)
+{
+	wr(f, VIRTIO_PCI_STATUS, 1, 3);
+	wr(f, VIRTIO_PCI_GFSELECT, 4, 1);
+	wr(f, VIRTIO_PCI_GF, 4, 1);
+	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	setup_queue(f, 0);
+	setup_queue(f, 1);
+	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8 | 4);
+}
+
+static void test_queue_setup(void **state)
+{
+	struct fix *f = *state;
+	struct virtq *q = &f->t.vdev.vqs[1];
+
+	assert_int_equal(rd(f, VIRTIO_PCI_NUM_QUEUES, 2), 2);
+	assert_int_equal(rd(f, VIRTIO_PCI_MSIX_CONFIG, 2), 0xFFFF);
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_SIZE, 2), 16);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_MSIX, 2), 0xFFFF);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_NOTIFY_OFF, 2), 1);
+	wr(f, VIRTIO_PCI_Q_SIZE, 2, 4);
+	wr(f, VIRTIO_PCI_Q_DESC, 4, 0x89ABC000);
+	wr(f, VIRTIO_PCI_Q_DESC + 4, 4, 0x1);
+	wr(f, VIRTIO_PCI_Q_DRIVER, 8, 0x200000000ULL);
+	wr(f, VIRTIO_PCI_Q_DEVICE + 4, 4, 0x3);
+	wr(f, VIRTIO_PCI_Q_DEVICE, 4, 0x1000);
+	assert_int_equal(q->desc, 0x189ABC000ULL);
+	assert_int_equal(q->avail, 0x200000000ULL);
+	assert_int_equal(q->used, 0x300001000ULL);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_DESC + 4, 4), 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_DEVICE, 8), 0x300001000ULL);
+	/* Wrong widths are dropped. */
+	wr(f, VIRTIO_PCI_Q_DESC + 2, 2, 0xFFFF);
+	wr(f, VIRTIO_PCI_Q_SIZE, 4, 2);
+	assert_int_equal(q->desc, 0x189ABC000ULL);
+	assert_int_equal(q->size, 4);
+	wr(f, VIRTIO_PCI_Q_ENABLE, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_ENABLE, 2), 1);
+	/* Enabled: the driver may no longer move it. */
+	wr(f, VIRTIO_PCI_Q_SIZE, 2, 2);
+	wr(f, VIRTIO_PCI_Q_DESC, 4, 0);
+	assert_int_equal(q->size, 4);
+	assert_int_equal(q->desc, 0x189ABC000ULL);
+	/* A bad size is not enabled. */
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 0);
+	wr(f, VIRTIO_PCI_Q_SIZE, 2, 3);
+	wr(f, VIRTIO_PCI_Q_ENABLE, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_ENABLE, 2), 0);
+	/* No such queue: size 0, writes ignored. */
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 5);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_SIZE, 2), 0);
+	wr(f, VIRTIO_PCI_Q_ENABLE, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_SELECT, 2), 5);
+}
+
+static void test_reset(void **state)
+{
+	struct fix *f = *state;
+	unsigned int gsi = f->vp.pci.gsi;
+
+	driver_ok(f);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 0xF);
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_config(&f->t.vdev);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+	assert_int_equal(f->fp.level[gsi], 1);
+	wr(f, VIRTIO_PCI_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 0);
+	assert_int_equal(f->t.resets, 1);
+	assert_int_equal(f->fp.level[gsi], 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+	assert_false(f->t.vdev.vqs[0].enabled);
+	assert_int_equal(f->t.vdev.driver_features, 0);
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_SIZE, 2), 16);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_DESC, 8), 0);
+}
+
+static void test_config_generation_and_isr(void **state)
+{
+	struct fix *f = *state;
+	unsigned int gsi = f->vp.pci.gsi;
+	uint64_t gen = rd(f, VIRTIO_PCI_CFG_GEN, 1);
+
+	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF, 4), 0x44332211);
+	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + 4, 4), 0x88776655);
+	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF, 8), 0x8877665544332211ULL);
+	/* Past the config: zeros, never the device's callback. */
+	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + 6, 4), 0);
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_config(&f->t.vdev);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+	assert_int_equal(rd(f, VIRTIO_PCI_CFG_GEN, 1), (gen + 1) & 0xFF);
+	assert_int_equal(f->fp.level[gsi], 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), VIRTIO_PCI_ISR_CONFIG);
+	assert_int_equal(f->fp.level[gsi], 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+}
+
+static void test_notify_mmio_and_used_irq(void **state)
+{
+	struct fix *f = *state;
+	unsigned int gsi = f->vp.pci.gsi;
+
+	/* Before DRIVER_OK nothing reaches the device. */
+	wr(f, VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	assert_int_equal(f->t.notified[0], 0);
+	driver_ok(f);
+	wr(f, VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	wr(f, VIRTIO_PCI_NOTIFY_OFF + 4, 2, 1);
+	wr(f, VIRTIO_PCI_NOTIFY_OFF + 4, 4, 1);
+	assert_int_equal(f->t.notified[0], 1);
+	assert_int_equal(f->t.notified[1], 2);
+	/* Past the last queue: ignored. */
+	wr(f, VIRTIO_PCI_NOTIFY_OFF + 8, 2, 2);
+	/* Used buffers: ISR bit 0 and the line, unless NO_INTERRUPT. */
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_used(&f->t.vdev, 0);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+	assert_int_equal(f->fp.level[gsi], 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 4), VIRTIO_PCI_ISR_QUEUE);
+	assert_int_equal(f->fp.level[gsi], 0);
+	f->fm.buf[0x1000] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_used(&f->t.vdev, 0);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+	assert_int_equal(f->fp.level[gsi], 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+}
+
+static void test_needs_reset(void **state)
+{
+	struct fix *f = *state;
+
+	driver_ok(f);
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_set_needs_reset(&f->t.vdev);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 0x4F);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), VIRTIO_PCI_ISR_CONFIG);
+	/* The driver cannot clear it, and no notification gets through. */
+	wr(f, VIRTIO_PCI_STATUS, 1, 0xF);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 0x4F);
+	wr(f, VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	assert_int_equal(f->t.notified[0], 0);
+	wr(f, VIRTIO_PCI_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 0);
+}
+
+static void test_any_offset_any_width(void **state)
+{
+	struct fix *f = *state;
+	static const uint32_t widths[] = {1, 2, 4, 8};
+	unsigned int i;
+
+	srand(1);
+	driver_ok(f);
+	for (i = 0; i < 200000; i++) {
+		uint64_t off = rand() % VIRTIO_PCI_BAR_SIZE, v = (uint64_t)rand() << 32 | rand();
+		uint32_t len = widths[rand() % 4];
+
+		if (off + len > VIRTIO_PCI_BAR_SIZE)
+			continue;
+		if (rand() % 2)
+			rd(f, off, len);
+		else
+			wr(f, off % 0x40, len, v); /* mostly the common config */
+		if (rand() % 8 == 0)
+			wr(f, off, len, v);
+	}
+	/* Still answers sanely afterwards. */
+	wr(f, VIRTIO_PCI_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_NUM_QUEUES, 2), 2);
+}
+
+/* A host with ioeventfd and irqfd: records the registrations as KVM would hold them. */
+struct kvm_like {
+	struct fake_pci fp;
+	uint64_t ioev_addr[4];
+	int ioev_fd[4];
+	unsigned int nioev;
+	int irqfd, resample;
+};
+
+static int kl_ioeventfd(struct pci_host *h, uint64_t addr, uint32_t len, int fd, bool assign)
+{
+	struct kvm_like *k = container_of(h, struct kvm_like, fp.h);
+	unsigned int i;
+
+	assert_int_equal(len, 2);
+	if (assign) {
+		assert_true(k->nioev < 4);
+		k->ioev_addr[k->nioev] = addr;
+		k->ioev_fd[k->nioev++] = fd;
+		return 0;
+	}
+	for (i = 0; i < k->nioev; i++)
+		if (k->ioev_addr[i] == addr && k->ioev_fd[i] == fd) {
+			k->ioev_addr[i] = k->ioev_addr[--k->nioev];
+			k->ioev_fd[i] = k->ioev_fd[k->nioev];
+			return 0;
+		}
+	fail_msg("deassign of an unknown ioeventfd");
+	return -ENOENT;
+}
+
+static int kl_irqfd(struct pci_host *h, unsigned int gsi, int fd, int resample_fd, bool assign)
+{
+	struct kvm_like *k = container_of(h, struct kvm_like, fp.h);
+
+	k->irqfd = assign ? fd : -1;
+	k->resample = assign ? resample_fd : -1;
+	return 0;
+}
+
+static uint64_t drain(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+static void test_ioeventfd_irqfd(void **state)
+{
+	static const struct pci_host_ops ops = {
+	    .set_irq = fake_pci_set_irq,
+	    .ioeventfd = kl_ioeventfd,
+	    .irqfd = kl_irqfd,
+	};
+	struct kvm_like k;
+	struct fake_gmem fm;
+	struct tdev t = {0};
+	struct virtio_pci vp;
+	struct loop l;
+	uint64_t one = 1, bar;
+	unsigned int i;
+
+	fake_gmem_init(&fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init(&k.fp);
+	k.fp.h.ops = &ops;
+	k.nioev = 0;
+	assert_int_equal(loop_init(&l), 0);
+	assert_int_equal(virtio_dev_init(&t.vdev, &tdev_ops, &fm.map, 0), 0);
+	assert_int_equal(virtio_pci_init(&vp, &t.vdev, &k.fp.h, &l, "vtest"), 0);
+	bar = vp.pci.bars[0].addr;
+	assert_true(vp.use_irqfd);
+	assert_int_equal(k.nioev, 2);
+	assert_int_equal(k.ioev_addr[0], bar + VIRTIO_PCI_NOTIFY_OFF);
+	assert_int_equal(k.ioev_addr[1], bar + VIRTIO_PCI_NOTIFY_OFF + 4);
+
+	/* "KVM" signals queue 1's eventfd: the loop serves it after DRIVER_OK. */
+	pthread_mutex_lock(&t.vdev.lock);
+	t.vdev.status = 0xF;
+	t.vdev.vqs[1].enabled = true;
+	pthread_mutex_unlock(&t.vdev.lock);
+	assert_int_equal(write(k.ioev_fd[1], &one, 8), 8);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(t.notified[1], 1);
+
+	/* Config change: the irqfd is written, not set_irq. */
+	pthread_mutex_lock(&t.vdev.lock);
+	virtio_dev_notify_config(&t.vdev);
+	pthread_mutex_unlock(&t.vdev.lock);
+	assert_int_equal(drain(k.irqfd), 1);
+	assert_int_equal(k.fp.set_irq_calls, 0);
+	/* EOI with the ISR still set: asserted again; after the ISR read: not. */
+	assert_int_equal(write(k.resample, &one, 8), 8);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(drain(k.irqfd), 1);
+	assert_true(bus_read(&k.fp.mmio, bar + VIRTIO_PCI_ISR_OFF, &i, 1));
+	assert_int_equal(write(k.resample, &one, 8), 8);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(drain(k.irqfd), 0);
+
+	/* The guest moves BAR0: the ioeventfds follow it. */
+	pci_cfg_write(&k.fp.h, vp.pci.slot, 0, 0x10, 4, (uint32_t)(bar + 0x100000));
+	assert_int_equal(k.nioev, 2);
+	assert_true(k.ioev_addr[0] == bar + 0x100000 + VIRTIO_PCI_NOTIFY_OFF ||
+		    k.ioev_addr[1] == bar + 0x100000 + VIRTIO_PCI_NOTIFY_OFF);
+
+	virtio_pci_destroy(&vp);
+	assert_int_equal(k.nioev, 0);
+	assert_int_equal(k.irqfd, -1);
+	virtio_dev_destroy(&t.vdev);
+	loop_destroy(&l);
+	fake_pci_free(&k.fp);
+	fake_gmem_free(&fm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_header_and_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_setup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_generation_and_isr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_mmio_and_used_irq, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_needs_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_any_offset_any_width, setup, teardown),
+	    cmocka_unit_test(test_ioeventfd_irqfd),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
