@@ -343,6 +343,62 @@ static const struct pci_host_ops machine_pci_ops = {
     .irqfd = machine_pci_irqfd,
 };
 
+static struct machine_hotplug *machine_vmem(struct vmem *v)
+{
+	return container_of(v, struct machine_hotplug, dev);
+}
+
+static int machine_vmem_plug(struct vmem *v, uint64_t off, uint64_t len)
+{
+	return hp_plug(&machine_vmem(v)->hp, off, len);
+}
+
+static int machine_vmem_unplug(struct vmem *v, uint64_t off, uint64_t len)
+{
+	return hp_unplug(&machine_vmem(v)->hp, off, len);
+}
+
+static const struct vmem_host_ops machine_vmem_ops = {
+    .plug = machine_vmem_plug,
+    .unplug = machine_vmem_unplug,
+};
+
+/* One virtio-mem device per zone with a hotplug region, named after the zone. */
+static int machine_create_vmem(struct machine *m)
+{
+	char err[CONFIG_ERR_LEN];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->nr_hotplug; i++) {
+		struct machine_hotplug *h = &m->hotplug[i];
+		const struct zone_config *z = &m->cfg->zones[h->zone];
+		struct vmem_params p = {
+		    .addr = h->hp.gpa,
+		    .region_size = h->hp.size,
+		    .block_size = h->hp.block,
+		    .requested_size = z->hotplugged_size,
+		    /* A proximity domain means something only with an SRAT (guest NUMA). */
+		    .node_id = m->cfg->nr_numa ? z->guest_numa_node : -1,
+		    .unplugged_inaccessible = z->unplugged_inaccessible,
+		};
+
+		ret = vmem_init(&h->dev, &p, &machine_vmem_ops, &m->vm.mem, err, sizeof(err));
+		if (ret) {
+			mv_err("%s: %s", z->id, err);
+			return ret;
+		}
+		h->dev_up = true;
+		ret = virtio_pci_init(&h->pci, &h->dev.vdev, &m->pci, &m->loop, z->id);
+		if (ret) {
+			mv_err("%s: virtio-pci: %s", z->id, strerror(-ret));
+			return ret;
+		}
+		h->pci_up = true;
+	}
+	return 0;
+}
+
 int machine_create_devices(struct machine *m)
 {
 	const struct mv_config *cfg = m->cfg;
@@ -384,7 +440,18 @@ int machine_create_devices(struct machine *m)
 		return ret;
 	}
 	m->pci_up = true;
-	return 0;
+	if (cfg->rng) {
+		ret = vrng_init(&m->rng, &m->vm.mem);
+		if (!ret)
+			ret = virtio_pci_init(&m->rng_pci, &m->rng.vdev, &m->pci, &m->loop,
+					      "virtio-rng");
+		if (ret) {
+			mv_err("virtio-rng: %s", strerror(-ret));
+			return ret;
+		}
+		m->rng_up = true;
+	}
+	return machine_create_vmem(m);
 }
 
 static void machine_describe_acpi(struct machine *m, struct acpi_machine *a)
@@ -465,8 +532,17 @@ int machine_boot(struct machine *m)
 /* Guest reboot: every vCPU stopped, devices back to power-on, the kernel loaded anew. */
 static int machine_reset(struct machine *m)
 {
+	unsigned int i;
+
 	vm_stop(&m->vm);
 	serial_reset(&m->serial);
+	/* Memory devices unplug everything, then every transport forgets the driver. */
+	for (i = 0; i < m->nr_hotplug; i++) {
+		vmem_system_reset(&m->hotplug[i].dev);
+		virtio_pci_reset(&m->hotplug[i].pci);
+	}
+	if (m->rng_up)
+		virtio_pci_reset(&m->rng_pci);
 	mv_info("guest reboot");
 	return machine_boot(m);
 }
@@ -580,18 +656,36 @@ int machine_run(struct machine *m)
 	return m->exit_code;
 }
 
+/* Reverse of creation: vCPUs stop first, devices go before the VM they are wired to. */
 void machine_destroy(struct machine *m)
 {
+	unsigned int i;
+
 	if (m->vm_created)
 		vm_stop(&m->vm);
 	if (m->tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &m->saved_tio);
+	for (i = 0; i < m->nr_hotplug; i++) {
+		struct machine_hotplug *h = &m->hotplug[i];
+
+		if (h->pci_up)
+			virtio_pci_destroy(&h->pci);
+		if (h->dev_up)
+			vmem_destroy(&h->dev);
+	}
+	if (m->rng_up) {
+		virtio_pci_destroy(&m->rng_pci);
+		vrng_destroy(&m->rng);
+	}
 	if (m->pci_up)
 		pci_host_destroy(&m->pci);
 	if (m->power_up)
 		power_destroy(&m->power, &m->vm.pio);
 	if (m->serial_up)
 		serial_destroy(&m->serial, &m->vm.pio);
+	for (i = 0; i < m->nr_hotplug; i++)
+		if (m->hotplug[i].hp_up)
+			hp_destroy(&m->hotplug[i].hp);
 	if (m->vm_created)
 		vm_destroy(&m->vm);
 	if (m->signal_w.fd > 0)
@@ -600,10 +694,7 @@ void machine_destroy(struct machine *m)
 		loop_destroy(&m->loop);
 	if (m->serial_out_fd >= 0)
 		close(m->serial_out_fd);
-	for (unsigned int i = 0; i < m->nr_hotplug; i++)
-		if (m->hotplug[i].hp_up)
-			hp_destroy(&m->hotplug[i].hp);
-	for (unsigned int i = 0; i < m->nr_backends; i++)
+	for (i = 0; i < m->nr_backends; i++)
 		backend_destroy(&m->backends[i]);
 	free(m->kernel);
 	free(m->initrd);

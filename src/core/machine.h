@@ -23,6 +23,9 @@
 #include "mem/backend.h"
 #include "mem/hotplug.h"
 #include "mem/layout.h"
+#include "virtio/mem.h"
+#include "virtio/pci.h"
+#include "virtio/rng.h"
 
 /* ACPI tables from the RSDP up to the reset-vector stub, in e820-reserved memory. */
 #define MACHINE_ACPI_BASE LAYOUT_RSDP_ADDR
@@ -36,6 +39,10 @@ struct machine_hotplug {
 	struct backend *backend;
 	struct hp_region hp;
 	bool hp_up;
+	struct vmem dev;
+	bool dev_up;
+	struct virtio_pci pci;
+	bool pci_up;
 };
 
 /* One piece of boot RAM as the guest sees it and where the host keeps it. */
@@ -58,6 +65,9 @@ struct machine {
 	bool power_up;
 	struct pci_host pci;
 	bool pci_up;
+	struct vrng rng;
+	struct virtio_pci rng_pci;
+	bool rng_up;
 
 	/* guest RAM */
 	struct layout layout;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdbool.h>
+
 #include "core/util.h"
 
 int gmem_init(struct gmem *m)
@@ -140,28 +142,75 @@ static uint8_t *gmem_find(struct gmem *m, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+/* Bytes from gpa (mapped) to the end of its range, at most len. Caller holds the lock. */
+static uint64_t gmem_span(struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr; i++) {
+		const struct gmem_range *r = &m->ranges[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return MV_MIN(len, r->size - (gpa - r->gpa));
+	}
+	return 0;
+}
+
+/*
+ * Copies between host memory and [gpa, gpa+len), which may span several
+ * ranges as long as they are adjacent in guest physical space (a plugged
+ * virtio-mem area is several ranges). Caller holds the lock.
+ */
+static int gmem_copy(struct gmem *m, uint64_t gpa, void *buf, size_t len, bool to_guest)
+{
+	uint8_t *b = buf;
+
+	if (!range_ok(gpa, len))
+		return -EFAULT;
+	/* Check the whole span first so a failed copy changes nothing. */
+	for (uint64_t a = gpa, left = len; left;) {
+		uint8_t *p = gmem_find(m, a, 1);
+		uint64_t n;
+
+		if (!p)
+			return -EFAULT;
+		n = gmem_span(m, a, left);
+		a += n;
+		left -= n;
+	}
+	while (len) {
+		uint8_t *p = gmem_find(m, gpa, 1);
+		uint64_t n = gmem_span(m, gpa, len);
+
+		if (to_guest)
+			memcpy(p, b, n);
+		else
+			memcpy(b, p, n);
+		gpa += n;
+		b += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int gmem_read(struct gmem *m, uint64_t gpa, void *dst, size_t len)
 {
-	uint8_t *p;
+	int ret;
 
 	pthread_rwlock_rdlock(&m->lock);
-	p = gmem_find(m, gpa, len);
-	if (p)
-		memcpy(dst, p, len);
+	ret = gmem_copy(m, gpa, dst, len, false);
 	pthread_rwlock_unlock(&m->lock);
-	return p ? 0 : -EFAULT;
+	return ret;
 }
 
 int gmem_write(struct gmem *m, uint64_t gpa, const void *src, size_t len)
 {
-	uint8_t *p;
+	int ret;
 
 	pthread_rwlock_rdlock(&m->lock);
-	p = gmem_find(m, gpa, len);
-	if (p)
-		memcpy(p, src, len);
+	ret = gmem_copy(m, gpa, (void *)src, len, true);
 	pthread_rwlock_unlock(&m->lock);
-	return p ? 0 : -EFAULT;
+	return ret;
 }
 
 void *gmem_hva(struct gmem *m, uint64_t gpa, uint64_t len)

@@ -426,7 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_required),
-		cmocka_unit_test(test_dry_run_needs_no_kernel),
+	    cmocka_unit_test(test_dry_run_needs_no_kernel),
 	    cmocka_unit_test(test_memory_size_mandatory),
 	    cmocka_unit_test(test_memory_size0_needs_zones),
 	    cmocka_unit_test(test_zones_need_memory_size0),
