@@ -137,6 +137,11 @@ static void acpi_dsdt_pci(struct aml *d, const struct acpi_machine *m)
 	aml_integer(d, 0);
 	aml_name(d, "_BBN");
 	aml_integer(d, 0);
+	if (m->numa) {
+		/* The one PCI bus belongs to node 0 (as in Cloud Hypervisor). */
+		aml_name(d, "_PXM");
+		aml_integer(d, 0);
+	}
 	aml_name(d, "_CRS");
 	aml_open_buffer(d);
 	aml_res_word_bus(d, 0, 0);

@@ -454,6 +454,55 @@ int machine_create_devices(struct machine *m)
 	return machine_create_vmem(m);
 }
 
+/*
+ * Guest NUMA from --numa: SLIT localities are indexed by proximity domain,
+ * so domains 0..max(guest_numa_id) are all described (unnamed ones at the
+ * default distances). Without --numa but with virtio-mem, one node covers
+ * boot RAM and hotplug regions (as QEMU does), so Linux sizes itself for
+ * the memory that may be plugged later.
+ */
+static void machine_describe_numa(struct machine *m, struct acpi_machine *a)
+{
+	const struct mv_config *cfg = m->cfg;
+	uint32_t first_node = cfg->nr_numa ? cfg->numa[0].guest_numa_id : 0;
+	unsigned int i, j, c;
+
+	a->numa = cfg->nr_numa > 0 || m->nr_hotplug > 0;
+	if (!a->numa)
+		return;
+	a->nr_nodes = 1;
+	for (i = 0; i < cfg->nr_numa; i++)
+		a->nr_nodes = MV_MAX(a->nr_nodes, cfg->numa[i].guest_numa_id + 1);
+	for (i = 0; i < a->nr_nodes; i++) {
+		a->node_ids[i] = i;
+		for (j = 0; j < a->nr_nodes; j++)
+			a->distance[i][j] = i == j ? 10 : 20;
+	}
+	for (c = 0; c < a->ncpus; c++)
+		a->cpu_node[c] = first_node;
+	for (i = 0; i < cfg->nr_numa; i++) {
+		const struct numa_config *n = &cfg->numa[i];
+
+		for (c = 0; c < a->ncpus; c++)
+			if (n->cpus[c / 8] & (1U << (c % 8)))
+				a->cpu_node[c] = n->guest_numa_id;
+		for (j = 0; j < n->nr_distances; j++)
+			a->distance[n->guest_numa_id][n->distances[j].dest] =
+			    n->distances[j].distance;
+	}
+	for (i = 0; i < m->layout.nr_regions && a->nr_mem < ACPI_MAX_MEM; i++) {
+		const struct layout_region *r = &m->layout.regions[i];
+		int node = cfg->zones[r->zone].guest_numa_node;
+
+		a->mem[a->nr_mem++] = (struct acpi_mem_range){
+		    .base = r->gpa,
+		    .size = r->size,
+		    .node = node >= 0 ? (uint32_t)node : first_node,
+		    .hotplug = r->kind == LAYOUT_HOTPLUG,
+		};
+	}
+}
+
 static void machine_describe_acpi(struct machine *m, struct acpi_machine *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -463,6 +512,7 @@ static void machine_describe_acpi(struct machine *m, struct acpi_machine *a)
 	a->pci_gsi_num = PCI_INTX_GSI_NUM;
 	a->pci_mmio32_base = PCI_MMIO32_BASE;
 	a->pci_mmio32_size = PCI_MMIO32_SIZE;
+	machine_describe_numa(m, a);
 }
 
 /* Writes ACPI tables and the kernel into guest memory and sets up the vCPUs. */
