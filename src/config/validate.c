@@ -296,6 +296,11 @@ static int check_cpus(struct vctx *v)
 		return config_errf(v->err, v->errlen, "%s %s=%u: must be %s (%u) to %d", opt,
 				   config_key_name(KEY_CPUS_MAX), max,
 				   config_key_name(KEY_CPUS_BOOT), c->boot, CONFIG_MAX_CPUS);
+	if (max > c->boot)
+		return config_errf(v->err, v->errlen,
+				   "%s %s=%u: CPU hotplug is not supported yet (max must equal %s)",
+				   opt, config_key_name(KEY_CPUS_MAX), max,
+				   config_key_name(KEY_CPUS_BOOT));
 	return 0;
 }
 

@@ -272,6 +272,8 @@ static void test_cpus_rules(void **state)
 	expect_err("--cpus boot=4,max=2", "--cpus max=2: must be boot (4) to 255");
 	expect_err("--cpus boot=4,max=0", "--cpus max=0: must be boot (4) to 255");
 	expect_err("--cpus boot=4,max=300", "--cpus max=300: must be boot (4) to 255");
+	expect_err("--cpus boot=2,max=4",
+		   "--cpus max=4: CPU hotplug is not supported yet (max must equal boot)");
 	expect_ok("--cpus boot=4");
 	assert_int_equal(cfg->cpus.max, 4);
 	expect_ok("--cpus boot=255,max=255");
@@ -303,11 +305,11 @@ static void test_numa_zone_rules(void **state)
 
 static void test_numa_cpu_rules(void **state)
 {
-	expect_err("--cpus boot=2,max=4 --numa guest_numa_id=0,cpus=[0-4]",
+	expect_err("--cpus boot=4 --numa guest_numa_id=0,cpus=[0-4]",
 		   "--numa guest_numa_id=0: cpu 4 does not exist (--cpus has 4 vCPUs at most)");
 	expect_err("--cpus boot=4 --numa guest_numa_id=0,cpus=0-2 guest_numa_id=1,cpus=[2,3]",
 		   "--numa guest_numa_id=1: cpu 2 is also in guest NUMA node 0");
-	expect_ok("--cpus boot=2,max=4 --numa guest_numa_id=0,cpus=[0-1] guest_numa_id=1,cpus=2-3");
+	expect_ok("--cpus boot=4 --numa guest_numa_id=0,cpus=[0-1] guest_numa_id=1,cpus=2-3");
 }
 
 static void test_numa_distance_rules(void **state)
