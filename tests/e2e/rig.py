@@ -63,7 +63,7 @@ def parse_reply(data, prefix, cid):
     marker has not arrived. Tolerates noise around the markers (kernel
     messages, \\r) and output that does not end in a newline."""
     data = data.replace("\r", "")
-    end = re.search(r"%s_END_%s (\d+)" % (prefix, cid), data)
+    end = re.search(r"%s_END_%s (\d+)\." % (prefix, cid), data)
     if not end:
         return None
     begin = data.rfind("%s_BEGIN_%s\n" % (prefix, cid), 0, end.start())
@@ -255,10 +255,10 @@ class L1:
         start = len(self._buf)
         self._send("__L1_CMD %d %d %s" % (cid, len(b), b))
         deadline = time.monotonic() + timeout
-        self._read_until(re.compile(r"__L1_END_%d \d+" % cid), deadline, "command %r" % cmd[:200], start)
-        rc, out = parse_reply(self._buf[start:], "__L1", cid)
+        m = self._read_until(re.compile(r"__L1_END_%d \d+\." % cid), deadline, "command %r" % cmd[:200], start)
+        rc, out = parse_reply(self._buf[start : m.end()], "__L1", cid)
         # Keep the buffer small; ids never repeat, so nothing is lost.
-        self._buf = self._buf[self._buf.index("__L1_END_%d " % cid, start) :]
+        self._buf = self._buf[m.end() :]
         if check and rc != 0:
             raise RigError("L1 command %r failed (%d):\n%s" % (cmd, rc, out))
         return rc, out
@@ -369,6 +369,7 @@ class VM:
         self.name = name
         self.argv = argv
         self._next_id = 1
+        self._not_ready = None
         rc, out = l1.run("mv-vm start %s %s" % (name, " ".join(shlex.quote(a) for a in argv)), timeout=20)
         if rc != 0 or not out.strip().isdigit():
             raise RigError("could not start %s: %s" % (name, out))
@@ -384,6 +385,9 @@ class VM:
     def _fail(self, cls, msg):
         try:
             tail = self.log()[-4000:]
+            rc, status = self.l1.run("cat /run/vm/%s/status" % self.name, timeout=10)
+            if rc == 0:
+                msg += " (VMM exit status %s)" % status.strip()
         except RigError:
             tail = "(log unavailable)"
         raise cls("%s: %s\n--- %s console (tail) ---\n%s" % (self.name, msg, self.name, tail))
@@ -391,18 +395,30 @@ class VM:
     def wait_ready(self, timeout=None, count=1):
         """Wait until the guest's mv-shell announced itself count times
         (count=2: the guest booted twice). Returns the boot ids seen."""
-        timeout = timeout or scaled(180)
-        rc, _ = self._mv("wait %s __MV_READY %d %d" % (self.name, count, timeout), timeout + 15)
+        if self._not_ready is not None and count <= self._not_ready[0]:
+            # A shared VM that did not come up once fails at once after.
+            raise self._not_ready[1]
+        timeout = timeout or scaled(120)
+        try:
+            self._wait_ready(timeout, count)
+        except RigError as e:
+            self._not_ready = (count, e)
+            raise
+        return self.boot_ids()
+
+    def _wait_ready(self, timeout, count):
+        # The whole boot id, so a marker still arriving does not count.
+        ready = shlex.quote(r"__MV_READY [0-9a-f-]\{36\}")
+        rc, _ = self._mv("wait %s %s %d %d" % (self.name, ready, count, timeout), timeout + 15)
         if rc == 124:
             self._fail(RigTimeout, "guest not ready (x%d) within %ds" % (count, timeout))
         if rc == 125:
             self._fail(RigError, "VMM exited before the guest was ready (x%d)" % count)
         if rc != 0:
             self._fail(RigError, "mv-vm wait failed (%d)" % rc)
-        return self.boot_ids()
 
     def boot_ids(self):
-        return re.findall(r"__MV_READY (\S+)", self.log().replace("\r", ""))
+        return re.findall(r"__MV_READY ([0-9a-f-]{36})", self.log().replace("\r", ""))
 
     def run(self, cmd, timeout=60, check=False):
         """Run a shell command in the guest; returns (status, output)."""
