@@ -1,7 +1,9 @@
 """pytest fixtures of the nested end-to-end rig (see rig.py, README.md).
 
 - l1:  one L1 per session (booted on first use, rebooted if it died,
-       always powered off at the end).
+       always powered off at the end). On a machine with a usable /dev/kvm
+       it is a rig.Local instead (VMs run directly; MEMVISOR_E2E_NESTED=1
+       forces the nested rig).
 - vms: per test; vms.start_vm(...) / vms.start_qemu(...) start VMMs in L1
        and kill whatever is left when the test ends, printing the console
        of each VM of a failed test.
@@ -42,9 +44,12 @@ class _L1Manager:
             self.l1.shutdown()
             self.l1 = None
         if self.l1 is None:
-            self.l1 = rig.L1.boot(self.art)
+            if self.art.l1_initrd is None:
+                self.l1 = rig.Local(self.art)
+            else:
+                self.l1 = rig.L1.boot(self.art)
+                print("\n[rig] L1 booted in %.1fs" % self.l1.boot_seconds)
             self.boots += 1
-            print("\n[rig] L1 booted in %.1fs" % self.l1.boot_seconds)
         return self.l1
 
     def close(self):
@@ -60,8 +65,9 @@ def rig_artifacts(request):
         with_qemu = env == "1"
     else:
         with_qemu = any(item.get_closest_marker("qemu") for item in request.session.items)
+    nested = os.environ.get("MEMVISOR_E2E_NESTED") == "1" or not rig.kvm_usable()
     try:
-        return rig.build(with_qemu=with_qemu)
+        return rig.build(with_qemu=with_qemu, l1=nested)
     except rig.Unavailable as e:
         pytest.skip("nested rig unavailable: %s" % e)
 

@@ -92,9 +92,10 @@ def cache_dir():
     return os.environ.get("MEMVISOR_E2E_WORK", os.path.join(HERE, ".cache"))
 
 
-def build(with_qemu=True, build_dir=None):
-    """Fetch the kernel and build both initramfs images. Raises Unavailable
-    with a reason when the host lacks what the rig needs."""
+def build(with_qemu=True, build_dir=None, l1=True):
+    """Fetch the kernel and build the initramfs images (l1=False: only L2's,
+    for Local). Raises Unavailable with a reason when the host lacks what
+    the rig needs."""
     for tool, pkg in (
         ("qemu-system-x86_64", "qemu-system-x86"),
         ("busybox", "busybox-static"),
@@ -116,7 +117,6 @@ def build(with_qemu=True, build_dir=None):
     work = cache_dir()
     os.makedirs(work, exist_ok=True)
     l2 = os.path.join(work, "l2.cpio.gz")
-    l1 = os.path.join(work, "l1.cpio.gz")
     mk = os.path.join(HERE, "mkinitramfs.sh")
     subprocess.run([mk, "l2", l2], check=True, timeout=300)
     build_dir = build_dir or os.environ.get("MEMVISOR_BUILD", os.path.join(REPO, "build"))
@@ -126,18 +126,94 @@ def build(with_qemu=True, build_dir=None):
         if os.path.isfile(path):
             bins += ["--bin", path]
     has_memvisor = os.path.isfile(os.path.join(build_dir, "memvisor"))
-    cmd = [mk, "l1", l1, "--l2-kernel", env["VMLINUZ"], "--l2-initrd", l2] + bins
+    if not l1:
+        return Artifacts(env["VMLINUZ"], None, l2, has_memvisor, True)
+    l1_initrd = os.path.join(work, "l1.cpio.gz")
+    cmd = [mk, "l1", l1_initrd, "--l2-kernel", env["VMLINUZ"], "--l2-initrd", l2] + bins
     if with_qemu:
         cmd.append("--qemu")
     subprocess.run(cmd, check=True, timeout=300)
-    return Artifacts(env["VMLINUZ"], l1, l2, has_memvisor, with_qemu)
+    return Artifacts(env["VMLINUZ"], l1_initrd, l2, has_memvisor, with_qemu)
+
+
+class _VMHost:
+    """Where VMs run: L1, or this machine when it has /dev/kvm (Local).
+    Subclasses set art, vm_dir, l2_kernel, l2_initrd and provide run()."""
+
+    _vm_seq = 0
+
+    def _vm_name(self, kind):
+        self._vm_seq += 1
+        return "%s%d" % (kind, self._vm_seq)
+
+    def start_vm(self, memory="size=1G", cpus=None, cmdline="", args=(), api_socket=False,
+                 kernel=None, initramfs=None, name=None):
+        """Start memvisor in L1 with the L2 guest; returns a VM.
+        cmdline is appended to the default guest command line; args are
+        extra memvisor arguments; api_socket=True adds --api-socket at
+        vm.api_socket."""
+        if not self.art.has_memvisor:
+            raise Unavailable("build/memvisor missing (run make)")
+        name = name or self._vm_name("mv")
+        d = self.vm_dir + "/" + name
+        kernel = kernel or self.l2_kernel
+        initramfs = self.l2_initrd if initramfs is None else initramfs
+        argv = ["memvisor", "--kernel", kernel]
+        if initramfs:
+            argv += ["--initramfs", initramfs]
+        argv += ["--cmdline", (L2_CMDLINE + " " + cmdline).strip(), "--serial", "tty"]
+        if memory:
+            argv += ["--memory", memory]
+        if cpus:
+            argv += ["--cpus", "boot=%d" % cpus]
+        sock = None
+        if api_socket:
+            sock = d + "/api.sock"
+            argv += ["--api-socket", sock]
+        argv += list(args)
+        vm = VM(self, name, argv)
+        vm.api_socket = sock
+        return vm
+
+    def start_qemu(self, memory="512M", cpus=1, cmdline="", args=(), virtio_mem=None, name=None,
+                   machine="q35", kernel=None, initramfs=None, accel="kvm", cpu="host"):
+        """Start QEMU -accel kvm in L1 with the L2 guest, for comparisons.
+        kernel/initramfs default to the L2 guest's.
+        virtio_mem=(maxmem, size, requested) adds a virtio-mem-pci device
+        'vm0' (e.g. ("4G", "1G", "128M")); vm.qmp_socket is QEMU's QMP."""
+        if not self.art.has_qemu:
+            raise Unavailable("L1 built without QEMU")
+        name = name or self._vm_name("qemu")
+        d = self.vm_dir + "/" + name
+        kernel = kernel or self.l2_kernel
+        initramfs = initramfs or self.l2_initrd
+        mem = memory
+        if virtio_mem:
+            mem += ",maxmem=" + virtio_mem[0]
+        argv = [
+            "qemu-system-x86_64", "-accel", accel, "-cpu", cpu, "-M", machine,
+            "-nodefaults", "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-m", mem, "-smp", str(cpus),
+            "-kernel", kernel, "-initrd", initramfs,
+            "-append", (L2_CMDLINE + " " + cmdline).strip(),
+            "-qmp", "unix:%s/qmp.sock,server=on,wait=off" % d,
+        ]  # fmt: skip
+        if virtio_mem:
+            argv += [
+                "-object", "memory-backend-ram,id=m0,size=" + virtio_mem[1],
+                "-device", "virtio-mem-pci,id=vm0,memdev=m0,requested-size=" + virtio_mem[2],
+            ]  # fmt: skip
+        argv += list(args)
+        vm = VM(self, name, argv)
+        vm.qmp_socket = d + "/qmp.sock"
+        return vm
 
 
 # --------------------------------------------------------------------------
 # L1
 
 
-class L1:
+class L1(_VMHost):
     """A booted L1. Use L1.boot(); always shutdown() (the fixture does)."""
 
     def __init__(self, art, workdir, memory="3G", smp=2, limit=None):
@@ -148,7 +224,9 @@ class L1:
         self.qemu_log_path = os.path.join(workdir, "l1-qemu.log")
         self._buf = ""
         self._next_id = 1
-        self._vm_seq = 0
+        self.vm_dir = "/run/vm"
+        self.l2_kernel = L2_KERNEL
+        self.l2_initrd = L2_INITRD
         self.sock = None
         self.boot_seconds = None
         # The whole L1 lives at most this long, whatever happens here.
@@ -270,67 +348,6 @@ class L1:
         b = _b64(cmd)
         self._send("__L1_CMD %d %d %s" % (cid, len(b), b))
 
-    def _vm_name(self, kind):
-        self._vm_seq += 1
-        return "%s%d" % (kind, self._vm_seq)
-
-    def start_vm(self, memory="size=1G", cpus=None, cmdline="", args=(), api_socket=False,
-                 kernel=L2_KERNEL, initramfs=L2_INITRD, name=None):
-        """Start memvisor in L1 with the L2 guest; returns a VM.
-        cmdline is appended to the default guest command line; args are
-        extra memvisor arguments; api_socket=True adds --api-socket at
-        vm.api_socket."""
-        if not self.art.has_memvisor:
-            raise Unavailable("build/memvisor missing (run make)")
-        name = name or self._vm_name("mv")
-        d = "/run/vm/" + name
-        argv = ["memvisor", "--kernel", kernel]
-        if initramfs:
-            argv += ["--initramfs", initramfs]
-        argv += ["--cmdline", (L2_CMDLINE + " " + cmdline).strip(), "--serial", "tty"]
-        if memory:
-            argv += ["--memory", memory]
-        if cpus:
-            argv += ["--cpus", "boot=%d" % cpus]
-        sock = None
-        if api_socket:
-            sock = d + "/api.sock"
-            argv += ["--api-socket", sock]
-        argv += list(args)
-        vm = VM(self, name, argv)
-        vm.api_socket = sock
-        return vm
-
-    def start_qemu(self, memory="512M", cpus=1, cmdline="", args=(), virtio_mem=None, name=None,
-                   machine="q35", kernel=L2_KERNEL, initramfs=L2_INITRD):
-        """Start QEMU -accel kvm in L1 with the L2 guest, for comparisons.
-        virtio_mem=(maxmem, size, requested) adds a virtio-mem-pci device
-        'vm0' (e.g. ("4G", "1G", "128M")); vm.qmp_socket is QEMU's QMP."""
-        if not self.art.has_qemu:
-            raise Unavailable("L1 built without QEMU")
-        name = name or self._vm_name("qemu")
-        d = "/run/vm/" + name
-        mem = memory
-        if virtio_mem:
-            mem += ",maxmem=" + virtio_mem[0]
-        argv = [
-            "qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", machine,
-            "-nodefaults", "-display", "none", "-monitor", "none", "-serial", "stdio",
-            "-m", mem, "-smp", str(cpus),
-            "-kernel", kernel, "-initrd", initramfs,
-            "-append", (L2_CMDLINE + " " + cmdline).strip(),
-            "-qmp", "unix:%s/qmp.sock,server=on,wait=off" % d,
-        ]  # fmt: skip
-        if virtio_mem:
-            argv += [
-                "-object", "memory-backend-ram,id=m0,size=" + virtio_mem[1],
-                "-device", "virtio-mem-pci,id=vm0,memdev=m0,requested-size=" + virtio_mem[2],
-            ]  # fmt: skip
-        argv += list(args)
-        vm = VM(self, name, argv)
-        vm.qmp_socket = d + "/qmp.sock"
-        return vm
-
     def shutdown(self):
         """Power L1 off and make sure its QEMU is gone. Idempotent."""
         if self.proc.poll() is None and self.sock is not None:
@@ -352,6 +369,55 @@ class L1:
             self.sock.close()
             self.sock = None
         self._qemu_log.close()
+
+
+class Local(_VMHost):
+    """VMs run directly on this machine (it has /dev/kvm): the same VM API
+    as L1, through the same guest/mv-vm script, without nesting."""
+
+    boot_seconds = 0.0
+
+    def __init__(self, art, build_dir=None):
+        import tempfile
+
+        self.art = art
+        self.vm_dir = tempfile.mkdtemp(prefix="memvisor-e2e-")
+        self.l2_kernel = art.vmlinuz
+        self.l2_initrd = art.l2_initrd
+        build_dir = build_dir or os.environ.get("MEMVISOR_BUILD", os.path.join(REPO, "build"))
+        self.env = dict(os.environ)
+        self.env["PATH"] = os.pathsep.join([os.path.join(HERE, "guest"), build_dir, self.env.get("PATH", "")])
+        self.env["MV_VM_DIR"] = self.vm_dir
+        self.proc = _Alive()
+
+    def run(self, cmd, timeout=60, check=False):
+        try:
+            p = subprocess.run(["sh", "-c", cmd], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace", env=self.env,
+                               timeout=timeout)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise RigTimeout("local command %r did not finish within %ds" % (cmd[:200], timeout))
+        if check and p.returncode != 0:
+            raise RigError("local command %r failed (%d):\n%s" % (cmd, p.returncode, p.stdout))
+        return p.returncode, p.stdout
+
+    def shutdown(self):
+        for name in sorted(os.listdir(self.vm_dir)):
+            self.run("mv-vm kill %s" % name, timeout=30)
+        shutil.rmtree(self.vm_dir, ignore_errors=True)
+
+
+class _Alive:
+    """Stands in for L1's QEMU process: a Local host never dies."""
+
+    returncode = None
+
+    def poll(self):
+        return None
+
+
+def kvm_usable():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
 # --------------------------------------------------------------------------
@@ -385,7 +451,7 @@ class VM:
     def _fail(self, cls, msg):
         try:
             tail = self.log()[-4000:]
-            rc, status = self.l1.run("cat /run/vm/%s/status" % self.name, timeout=10)
+            rc, status = self.l1.run("cat %s/%s/status" % (self.l1.vm_dir, self.name), timeout=10)
             if rc == 0:
                 msg += " (VMM exit status %s)" % status.strip()
         except RigError:
@@ -466,7 +532,7 @@ class VM:
         return int(out.strip()) if out.strip().isdigit() else None
 
     def alive(self):
-        rc, _ = self.l1.run("test ! -e /run/vm/%s/status" % self.name, timeout=10)
+        rc, _ = self.l1.run("test ! -e %s/%s/status" % (self.l1.vm_dir, self.name), timeout=10)
         return rc == 0
 
     def rss_kib(self):
