@@ -1,0 +1,122 @@
+"""Boot scenarios: memvisor boots the Debian kernel + busybox L2 guest inside
+the nested rig. test_rig_* run the same guest under QEMU in L1 and check the
+rig itself (marker qemu)."""
+
+import re
+import time
+
+import pytest
+
+import rig
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+def memtotal_bytes(vm):
+    return vm.meminfo()["MemTotal"] * 1024
+
+
+@pytest.fixture(scope="module")
+def vm_1g(_l1_manager):
+    """One memvisor guest with --memory size=1G, shared by the tests below
+    that only look at it; test_poweroff_exits_zero powers it off (last)."""
+    l1 = _l1_manager.get()
+    try:
+        vm = l1.start_vm(memory="size=1G")
+    except rig.Unavailable as e:
+        pytest.skip(str(e))
+    yield vm
+    if l1.proc.poll() is None:
+        vm.kill()
+
+
+def test_boots_to_userspace(vm_1g):
+    ids = vm_1g.wait_ready()
+    assert len(ids) == 1
+    rc, out = vm_1g.run("echo hello from L2; cat /proc/version")
+    assert rc == 0
+    assert "hello from L2" in out
+    assert "Linux version" in out
+
+
+def test_memtotal_matches_memory_size(vm_1g):
+    vm_1g.wait_ready()
+    total = memtotal_bytes(vm_1g)
+    assert 0.85 * GiB <= total <= GiB, "MemTotal %d MiB for --memory size=1G" % (total // MiB)
+
+
+def test_poweroff_exits_zero(vm_1g):
+    vm_1g.wait_ready()
+    vm_1g.poweroff()
+    assert vm_1g.wait_exit() == 0
+
+
+def test_reboot_boots_again(vms):
+    vm = vms.start_vm(memory="size=512M")
+    first = vm.wait_ready()
+    vm.reboot()
+    ids = vm.wait_ready(count=2)
+    assert len(ids) == 2 and ids[0] == first[0] and ids[1] != ids[0], ids
+    rc, out = vm.run("echo second boot")
+    assert rc == 0 and "second boot" in out
+    vm.poweroff()
+    assert vm.wait_exit() == 0
+
+
+@pytest.mark.xfail(reason="SMP (--cpus boot>1) not implemented in memvisor yet", strict=False)
+def test_cpus_boot_4(vms):
+    vm = vms.start_vm(memory="size=512M", cpus=4)
+    vm.wait_ready()
+    rc, out = vm.run("nproc")
+    assert rc == 0 and out.strip() == "4"
+
+
+# ---------------------------------------------------------------------------
+# The rig itself, with QEMU -accel kvm inside L1 as the VMM.
+
+
+@pytest.mark.qemu
+def test_rig_qemu_guest(vms):
+    """L2 under QEMU in L1: boots, runs commands (exit status, output without
+    a final newline), virtio_mem plugs its 128 MiB, reboots, powers off."""
+    t0 = time.monotonic()
+    vm = vms.start_qemu(memory="512M", virtio_mem=("4G", "1G", "128M"))
+    first = vm.wait_ready()
+    print("[rig] L2 under QEMU in L1 ready in %.1fs" % (time.monotonic() - t0))
+
+    assert vm.run("exit 7") == (7, "")
+    assert vm.run("printf 'a b\\nno newline'") == (0, "a b\nno newline")
+    rc, out = vm.run("lsmod")
+    assert rc == 0 and "virtio_mem" in out and "virtio_pci" in out
+
+    # The device sits at 4 GiB; with 128 MiB memory blocks its first block
+    # is memory32, which the driver plugs and the kernel onlines movable.
+    block = "/sys/devices/system/memory/memory32"
+    deadline = time.monotonic() + rig.scaled(30)
+    while True:
+        rc, state = vm.run("cat %s/state %s/valid_zones" % (block, block))
+        if state.split() == ["online", "Movable"] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert state.split() == ["online", "Movable"], state
+    rc, out = vm.run("dmesg | grep 'virtio_mem virtio0'")
+    assert re.search(r"requested size: 0x8000000", out), out
+
+    assert vm.rss_kib() > 0
+    vm.reboot()
+    ids = vm.wait_ready(count=2)
+    assert len(ids) == 2 and ids[0] == first[0] and ids[1] != ids[0], ids
+    vm.poweroff()
+    assert vm.wait_exit() == 0
+
+
+@pytest.mark.qemu
+def test_rig_qemu_guest_nomods(vms):
+    """mv.nomods keeps virtio_mem unloaded (for hostile-guest tests)."""
+    vm = vms.start_qemu(memory="512M", virtio_mem=("4G", "1G", "0"), cmdline="mv.nomods")
+    vm.wait_ready()
+    rc, out = vm.run("lsmod")
+    assert rc == 0 and "virtio_pci" in out and "virtio_mem" not in out
+    rc, out = vm.run("busybox devmem 0x100000000 32")
+    assert rc == 0 and re.match(r"0x[0-9A-F]{8}", out.strip()), out
