@@ -55,7 +55,7 @@ unit-asan:
 	  unit
 
 e2e: all
-	@python3 -m pytest -q tests/e2e
+	@tests/e2e/run.sh
 
 test: all
 	@tests/run-all.sh
