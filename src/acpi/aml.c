@@ -79,6 +79,10 @@ void aml_namestring(struct aml *a, const char *path)
 		aml_byte(a, '^');
 		p++;
 	}
+	if (!*p) {
+		aml_byte(a, 0x00); /* NullName: "\\" alone still needs a NamePath */
+		return;
+	}
 	for (dot = p; *dot; dot++)
 		nseg += *dot == '.';
 	if (nseg == 2) {
@@ -154,6 +158,9 @@ unsigned int aml_pkglen_encode(size_t body, uint8_t out[4])
 	size_t total;
 	unsigned int extra;
 
+	/* 28 bits at most, the 4 PkgLength bytes included. */
+	if (body > 0x0FFFFFFF - 4)
+		return 0;
 	if (body + 1 <= 0x3F) {
 		out[0] = body + 1;
 		return 1;
@@ -184,6 +191,10 @@ void aml_close(struct aml *a)
 	start = a->open[--a->depth];
 	body = a->len - start;
 	n = aml_pkglen_encode(body, pkg);
+	if (!n) {
+		a->err = -E2BIG;
+		return;
+	}
 	if (aml_grow(a, n))
 		return;
 	memmove(a->buf + start + n, a->buf + start, body);

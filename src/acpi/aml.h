@@ -57,7 +57,8 @@ void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);
 void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max);
 void aml_res_end(struct aml *a);
 
-/* PkgLength encoding of a body of n bytes; returns the number of bytes written to out[4]. */
+/* PkgLength encoding of a body of n bytes; returns the number of bytes written to out[4],
+ * or 0 when n is too long for a PkgLength (2^28 bytes with the encoding). */
 unsigned int aml_pkglen_encode(size_t body, uint8_t out[4]);
 
 #endif

@@ -103,13 +103,14 @@ static void pci_bar_place(struct pci_host *h, struct pci_bar *b, uint64_t addr)
 {
 	uint64_t old = b->placed ? b->addr : 0;
 
+	/* Before the early return: restoring the address after sizing must replace the mask. */
+	put32(b->dev->cfg + PCI_BAR0 + 4 * b->idx, (uint32_t)addr);
 	if (b->placed && addr == b->addr)
 		return;
 	if (b->placed)
 		bus_unregister(h->mmio, &b->bdev);
 	b->placed = false;
 	b->addr = addr;
-	put32(b->dev->cfg + PCI_BAR0 + 4 * b->idx, (uint32_t)addr);
 	if (addr < PCI_MMIO32_BASE || addr + b->size > PCI_MMIO32_BASE + PCI_MMIO32_SIZE) {
 		mv_debug("pci: %s BAR%u at %#llx outside the window, not decoded", b->dev->name,
 			 b->idx, (unsigned long long)addr);

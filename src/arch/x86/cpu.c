@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/x86/boot.h"
+#include "core/util.h"
 
 #define CPUID_MAX_ENTRIES_START 256
 
@@ -76,7 +77,8 @@ struct kvm_cpuid2 *x86_cpuid_for_vcpu(const struct kvm_cpuid2 *sup, unsigned int
 
 	e = x86_cpuid_find(c, 1, 0);
 	if (e) {
-		e->ebx = (e->ebx & 0x0000FFFF) | id << 24 | next_pow2(ncpus) << 16;
+		/* An 8-bit field: 256 (from 129+ vCPUs) would spill into the APIC ID. */
+		e->ebx = (e->ebx & 0x0000FFFF) | id << 24 | MV_MIN(next_pow2(ncpus), 0xFFU) << 16;
 		e->ebx = (e->ebx & ~0xFF00U) | 8 << 8; /* CLFLUSH line size */
 		/* Hypervisor present: the guest then finds kvm-clock (no TSC calibration hang). */
 		e->ecx |= 1U << 31;
