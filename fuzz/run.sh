@@ -12,7 +12,7 @@ cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit -pthread
 srcs="src/virtio/virtq.c src/virtio/virtio.c src/virtio/pci.c src/virtio/mem.c
 	src/virtio/mem_state.c src/mem/guest.c src/devices/pci.c src/core/bus.c
 	src/core/loop.c tests/unit/fakes.c fuzz/log_stub.c"
-status=0
+status=0 passed=0 failed=0
 for t in fuzz_virtq fuzz_vmem fuzz_vpci; do
 	# shellcheck disable=SC2086
 	clang $cflags -o "$out/$t" "fuzz/$t.c" $srcs
@@ -25,8 +25,11 @@ for t in fuzz_virtq fuzz_vmem fuzz_vpci; do
 		echo "fuzz: $t FAILED (log: $out/$t.log)" >&2
 		tail -n 40 "$out/$t.log" >&2
 		status=1
+		failed=$((failed + 1))
 	else
 		grep -E 'stat::number_of_executed_units|cov:' "$out/$t.log" | tail -n 2
+		passed=$((passed + 1))
 	fi
 done
+echo "fuzz: $passed passed, $failed failed"
 exit $status

@@ -5,9 +5,20 @@ cd "$(dirname "$0")/.."
 mkdir -p build
 passed=0 failed=0 skipped=0
 
-count() { # suite-name, log: adds the suite's "N passed, N failed" line to the totals
+count() { # suite-name, log: adds the suite's summary line to the totals
 	local line p f s
 	line=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$2" | tail -n1)
+	if [ -z "$line" ]; then
+		# pytest: "3 passed, 1 failed, 2 skipped, 1 error in 60.1s" (any subset, any order)
+		local py
+		py=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|skipped|error|errors|xfailed|xpassed|deselected)' "$2" | tail -n1)
+		if [ -n "$py" ]; then
+			p=$(grep -oE '[0-9]+ (passed|xpassed)' <<<"$py" | awk '{s+=$1} END {print s+0}')
+			f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$py" | awk '{s+=$1} END {print s+0}')
+			s=$(grep -oE '[0-9]+ (skipped|xfailed)' <<<"$py" | awk '{s+=$1} END {print s+0}')
+			line="$1: $p passed, $f failed, $s skipped"
+		fi
+	fi
 	if [ -z "$line" ]; then
 		echo "== $1: no summary (counted as one failure)"
 		failed=$((failed + 1))
@@ -23,7 +34,7 @@ run() { # name, command...
 	local name=$1 log=build/test-$1.log
 	shift
 	echo "== $name"
-	"$@" 2>&1 | tee "$log" | grep -E '^\[  (FAILED|ERROR)|FAIL|Error|^[a-z0-9-]+: [0-9]+ passed' || true
+	"$@" 2>&1 | tee "$log" | grep -E '^\[  (FAILED|ERROR)|FAIL|Error|^[a-z0-9-]+: [0-9]+ passed|^=*[ ]*[0-9]+ (passed|failed)' || true
 	count "$name" "$log"
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/x86/boot.h"
 #include "config/config.h"
 #include "devices/pci.h"
 
@@ -64,8 +65,7 @@ struct layout_zone {
 	uint64_t hotplug_size;
 };
 
-#define E820_RAM      1
-#define E820_RESERVED 2
+/* E820_RAM and E820_RESERVED come from the boot protocol's header. */
 
 struct layout_e820 {
 	uint64_t addr;

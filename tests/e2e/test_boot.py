@@ -64,7 +64,6 @@ def test_reboot_boots_again(vms):
     assert vm.wait_exit() == 0
 
 
-@pytest.mark.xfail(reason="SMP (--cpus boot>1) not implemented in memvisor yet", strict=False)
 def test_cpus_boot_4(vms):
     vm = vms.start_vm(memory="size=512M", cpus=4)
     vm.wait_ready()

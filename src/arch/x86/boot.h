@@ -28,6 +28,9 @@
 #define X86_RESET_PORT	0x600
 #define X86_RESET_VALUE 0x01
 
+#define E820_RAM      1
+#define E820_RESERVED 2
+
 struct x86_e820 {
 	uint64_t addr;
 	uint64_t size;
