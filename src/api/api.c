@@ -17,8 +17,8 @@ static uint64_t api_wall_us(void)
 }
 
 static const struct api_clock api_default_clock = {
-	.mono_ms = loop_now_ms,
-	.wall_us = api_wall_us,
+    .mono_ms = loop_now_ms,
+    .wall_us = api_wall_us,
 };
 
 static void api_timer_fire(struct loop_timer *t)

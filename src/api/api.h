@@ -25,10 +25,10 @@
 #ifndef MEMVISOR_VERSION
 #define MEMVISOR_VERSION "0.1"
 #endif
-#define API_PACKAGE        "memvisor " MEMVISOR_VERSION
-#define API_ID_LEN         64
-#define API_MAX_MEMDEVS    64
-#define API_EVENT_RATE_MS  1000
+#define API_PACKAGE	  "memvisor " MEMVISOR_VERSION
+#define API_ID_LEN	  64
+#define API_MAX_MEMDEVS	  64
+#define API_EVENT_RATE_MS 1000
 
 struct json_object;
 struct qmp_session;
@@ -53,18 +53,19 @@ struct api_memdev_info {
 	uint64_t requested_size;
 	uint32_t node;
 	/* memvisor extensions: enough for memvisor-ctl to explain a slow resize */
-	bool driver_ready;             /* the guest driver has set DRIVER_OK */
-	uint64_t discarded_bytes;      /* bytes returned to the host on unplug since boot */
-	uint64_t discard_failures;     /* unplugs whose host-side discard failed */
-	uint64_t plugs_refused;        /* plug requests answered NACK/ERROR (prealloc failed...) */
-	uint64_t size_changed_ms;      /* loop_now_ms() of the last plugged-size change, 0: never */
-	uint64_t requested_changed_ms; /* loop_now_ms() of the last requested-size change, 0: never */
+	bool driver_ready;	   /* the guest driver has set DRIVER_OK */
+	uint64_t discarded_bytes;  /* bytes returned to the host on unplug since boot */
+	uint64_t discard_failures; /* unplugs whose host-side discard failed */
+	uint64_t plugs_refused;	   /* plug requests answered NACK/ERROR (prealloc failed...) */
+	uint64_t size_changed_ms;  /* loop_now_ms() of the last plugged-size change, 0: never */
+	uint64_t
+	    requested_changed_ms; /* loop_now_ms() of the last requested-size change, 0: never */
 };
 
 struct api_memory_summary {
-	uint64_t base;     /* boot RAM */
-	uint64_t plugged;  /* sum of the devices' plugged sizes */
-	bool has_plugged;  /* QEMU omits plugged-memory when the VM has no device memory */
+	uint64_t base;	  /* boot RAM */
+	uint64_t plugged; /* sum of the devices' plugged sizes */
+	bool has_plugged; /* QEMU omits plugged-memory when the VM has no device memory */
 };
 
 /*
@@ -86,8 +87,8 @@ struct api_backend_ops {
 	 * New requested size for device `id`. Alignment and the max-size bound
 	 * are checked by the API first; on refusal write one line into err.
 	 */
-	int (*memdev_set_requested)(struct api_backend *b, const char *id, uint64_t size,
-				    char *err, size_t errlen);
+	int (*memdev_set_requested)(struct api_backend *b, const char *id, uint64_t size, char *err,
+				    size_t errlen);
 	int (*memory_summary)(struct api_backend *b, struct api_memory_summary *out);
 	/*
 	 * HMP views the VM renders itself: "numa", "ramblock", "mtree". Write
@@ -109,18 +110,18 @@ struct api_clock {
 /* Rate-limit state of one device's MEMORY_DEVICE_SIZE_CHANGE. */
 struct api_rate {
 	char id[API_ID_LEN];
-	bool active;       /* a window is open */
-	uint64_t end_ms;   /* when it closes */
-	bool pending;      /* a coalesced change waits for the window to close */
+	bool active;	 /* a window is open */
+	uint64_t end_ms; /* when it closes */
+	bool pending;	 /* a coalesced change waits for the window to close */
 	uint64_t size;
-	uint64_t wall_us;  /* when the pending change happened */
+	uint64_t wall_us; /* when the pending change happened */
 };
 
 struct api {
 	struct api_backend *backend;
 	const struct api_clock *clock;
 	struct qmp_session *sessions; /* negotiated or not; events skip the latter */
-	struct loop *loop;            /* NULL: no timer, the owner calls api_events_tick() */
+	struct loop *loop;	      /* NULL: no timer, the owner calls api_events_tick() */
 	struct loop_timer timer;
 	bool timer_ok;
 	struct api_rate rate[API_MAX_MEMDEVS];

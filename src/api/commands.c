@@ -28,10 +28,10 @@ struct api_command {
 };
 
 static const char *const api_arg_type_name[] = {
-	[API_ARG_STR] = "string",
-	[API_ARG_INT] = "integer",
-	[API_ARG_BOOL] = "boolean",
-	[API_ARG_ANY] = "any",
+    [API_ARG_STR] = "string",
+    [API_ARG_INT] = "integer",
+    [API_ARG_BOOL] = "boolean",
+    [API_ARG_ANY] = "any",
 };
 
 static bool api_arg_type_ok(struct json_object *v, enum api_arg_type t)
@@ -195,7 +195,8 @@ static struct json_object *api_cmd_memory_summary(struct api *api, struct json_o
 static void api_add_age(struct json_object *o, const char *key, uint64_t now, uint64_t then)
 {
 	if (then)
-		json_object_object_add(o, key, json_object_new_uint64(now >= then ? now - then : 0));
+		json_object_object_add(o, key,
+				       json_object_new_uint64(now >= then ? now - then : 0));
 }
 
 struct json_object *api_memdev_json(struct api *api, const struct api_memdev_info *m)
@@ -300,10 +301,10 @@ struct api_prop {
 };
 
 static const struct api_prop api_props[] = {
-	{"requested-size", API_PROP_RW}, {"size", API_PROP_NO_SETTER},
-	{"block-size", API_PROP_STATIC}, {"node", API_PROP_STATIC},
-	{"memaddr", API_PROP_STATIC},    {"memdev", API_PROP_STATIC},
-	{"type", API_PROP_NO_SETTER},    {"max-size", API_PROP_NO_SETTER},
+    {"requested-size", API_PROP_RW}, {"size", API_PROP_NO_SETTER},
+    {"block-size", API_PROP_STATIC}, {"node", API_PROP_STATIC},
+    {"memaddr", API_PROP_STATIC},    {"memdev", API_PROP_STATIC},
+    {"type", API_PROP_NO_SETTER},    {"max-size", API_PROP_NO_SETTER},
 };
 
 static const struct api_prop *api_find_prop(const char *name, struct qmp_error *err)
@@ -362,13 +363,15 @@ static int api_check_requested(const struct api_memdev_info *m, struct json_obje
 		*size = json_object_get_uint64(v);
 	if (!m->block_size || *size % m->block_size) {
 		qmp_error_set(err, QMP_ERR_GENERIC,
-			      "'requested-size' has to be multiples of 'block-size' (0x%" PRIx64 ")",
+			      "'requested-size' has to be multiples of 'block-size' (0x%" PRIx64
+			      ")",
 			      m->block_size);
 		return -EINVAL;
 	}
 	if (*size > m->max_size) {
 		qmp_error_set(err, QMP_ERR_GENERIC,
-			      "'requested-size' cannot exceed the memory backend size(0x%" PRIx64 ")",
+			      "'requested-size' cannot exceed the memory backend size(0x%" PRIx64
+			      ")",
 			      m->max_size);
 		return -EINVAL;
 	}
@@ -398,10 +401,11 @@ static struct json_object *api_cmd_qom_set(struct api *api, struct json_object *
 		return NULL;
 	case API_PROP_STATIC:
 		/* The property lives on the inner, anonymous virtio-mem device. */
-		qmp_error_set(err, QMP_ERR_GENERIC,
-			      "Attempt to set property '%s' on anonymous device (type 'virtio-mem') "
-			      "after it was realized",
-			      name);
+		qmp_error_set(
+		    err, QMP_ERR_GENERIC,
+		    "Attempt to set property '%s' on anonymous device (type 'virtio-mem') "
+		    "after it was realized",
+		    name);
 		return NULL;
 	case API_PROP_RW:
 		break;
@@ -441,36 +445,36 @@ static struct json_object *api_cmd_hmp(struct api *api, struct json_object *args
 }
 
 static const struct api_arg api_qom_get_args[] = {
-	{"path", API_ARG_STR, false},
-	{"property", API_ARG_STR, false},
-	{NULL, 0, false},
+    {"path", API_ARG_STR, false},
+    {"property", API_ARG_STR, false},
+    {NULL, 0, false},
 };
 
 static const struct api_arg api_qom_set_args[] = {
-	{"path", API_ARG_STR, false},
-	{"property", API_ARG_STR, false},
-	{"value", API_ARG_ANY, false},
-	{NULL, 0, false},
+    {"path", API_ARG_STR, false},
+    {"property", API_ARG_STR, false},
+    {"value", API_ARG_ANY, false},
+    {NULL, 0, false},
 };
 
 static const struct api_arg api_hmp_args[] = {
-	{"command-line", API_ARG_STR, false},
-	{"cpu-index", API_ARG_INT, true},
-	{NULL, 0, false},
+    {"command-line", API_ARG_STR, false},
+    {"cpu-index", API_ARG_INT, true},
+    {NULL, 0, false},
 };
 
 static const struct api_command api_commands[] = {
-	{"query-version", NULL, api_cmd_query_version},
-	{"query-commands", NULL, api_cmd_query_commands},
-	{"query-status", NULL, api_cmd_query_status},
-	{"quit", NULL, api_cmd_quit},
-	{"system_powerdown", NULL, api_cmd_powerdown},
-	{"system_reset", NULL, api_cmd_reset},
-	{"query-memory-size-summary", NULL, api_cmd_memory_summary},
-	{"query-memory-devices", NULL, api_cmd_memory_devices},
-	{"qom-get", api_qom_get_args, api_cmd_qom_get},
-	{"qom-set", api_qom_set_args, api_cmd_qom_set},
-	{"human-monitor-command", api_hmp_args, api_cmd_hmp},
+    {"query-version", NULL, api_cmd_query_version},
+    {"query-commands", NULL, api_cmd_query_commands},
+    {"query-status", NULL, api_cmd_query_status},
+    {"quit", NULL, api_cmd_quit},
+    {"system_powerdown", NULL, api_cmd_powerdown},
+    {"system_reset", NULL, api_cmd_reset},
+    {"query-memory-size-summary", NULL, api_cmd_memory_summary},
+    {"query-memory-devices", NULL, api_cmd_memory_devices},
+    {"qom-get", api_qom_get_args, api_cmd_qom_get},
+    {"qom-set", api_qom_set_args, api_cmd_qom_set},
+    {"human-monitor-command", api_hmp_args, api_cmd_hmp},
 };
 
 size_t api_command_count(void)

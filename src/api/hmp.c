@@ -115,15 +115,16 @@ struct hmp_info_cmd {
 };
 
 static const struct hmp_info_cmd hmp_info_cmds[] = {
-	{"memory-devices", "show memory devices", hmp_memory_devices, false},
-	{"memory_size_summary", "show the amount of initially allocated and present hotpluggable "
-				"(if enabled) memory in bytes.",
-	 hmp_memory_summary, false},
-	{"mtree", "show memory tree", NULL, true},
-	{"numa", "show NUMA information", NULL, true},
-	{"ramblock", "Display system RAMBlock information", NULL, true},
-	{"status", "show the current VM status (running|paused)", hmp_status, false},
-	{"version", "show the version of QEMU", hmp_version, false},
+    {"memory-devices", "show memory devices", hmp_memory_devices, false},
+    {"memory_size_summary",
+     "show the amount of initially allocated and present hotpluggable "
+     "(if enabled) memory in bytes.",
+     hmp_memory_summary, false},
+    {"mtree", "show memory tree", NULL, true},
+    {"numa", "show NUMA information", NULL, true},
+    {"ramblock", "Display system RAMBlock information", NULL, true},
+    {"status", "show the current VM status (running|paused)", hmp_status, false},
+    {"version", "show the version of QEMU", hmp_version, false},
 };
 
 /* Splits the next blank-separated word off *p into word. */

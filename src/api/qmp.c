@@ -127,7 +127,8 @@ void qmp_framer_feed(struct qmp_framer *f, const char *buf, size_t len)
 			}
 			continue;
 		}
-		obj = json_tokener_parse_ex(f->tok, buf + off, (int)MV_MIN(len - off, (size_t)INT32_MAX));
+		obj = json_tokener_parse_ex(f->tok, buf + off,
+					    (int)MV_MIN(len - off, (size_t)INT32_MAX));
 		err = json_tokener_get_error(f->tok);
 		used = json_tokener_get_parse_end(f->tok);
 		for (i = off; i < off + used; i++) {
@@ -147,7 +148,8 @@ void qmp_framer_feed(struct qmp_framer *f, const char *buf, size_t len)
 		if (err != json_tokener_success) {
 			/* `used` is the offending byte: discard from there. */
 			off += used;
-			snprintf(desc, sizeof(desc), "JSON parse error, %s", json_tokener_error_desc(err));
+			snprintf(desc, sizeof(desc), "JSON parse error, %s",
+				 json_tokener_error_desc(err));
 			qmp_framer_restart(f);
 			f->skip = QMP_SKIP_LINE;
 			f->ops->error(f, desc);
@@ -216,7 +218,8 @@ static void qmp_capabilities(struct qmp_session *s, struct json_object *args, st
 		json_object_object_foreach(args, key, val)
 		{
 			if (strcmp(key, "enable")) {
-				qmp_error_set(err, QMP_ERR_GENERIC, "Parameter '%s' is unexpected", key);
+				qmp_error_set(err, QMP_ERR_GENERIC, "Parameter '%s' is unexpected",
+					      key);
 				return;
 			}
 			en = val;
@@ -233,9 +236,10 @@ static void qmp_capabilities(struct qmp_session *s, struct json_object *args, st
 			struct json_object *c = json_object_array_get_idx(en, i);
 
 			if (!json_object_is_type(c, json_type_string)) {
-				qmp_error_set(err, QMP_ERR_GENERIC,
-					      "Invalid parameter type for 'enable[%zu]', expected: string",
-					      i);
+				qmp_error_set(
+				    err, QMP_ERR_GENERIC,
+				    "Invalid parameter type for 'enable[%zu]', expected: string",
+				    i);
 				return;
 			}
 			/* memvisor offers no capability (QEMU's only one is oob). */
@@ -243,8 +247,8 @@ static void qmp_capabilities(struct qmp_session *s, struct json_object *args, st
 				qmp_error_set(err, QMP_ERR_GENERIC, "Capability oob not available");
 			else
 				qmp_error_set(err, QMP_ERR_GENERIC,
-					      "Parameter 'enable[%zu]' does not accept value '%s'", i,
-					      json_object_get_string(c));
+					      "Parameter 'enable[%zu]' does not accept value '%s'",
+					      i, json_object_get_string(c));
 			return;
 		}
 	}
@@ -289,13 +293,15 @@ static void qmp_session_message(struct qmp_framer *f, struct json_object *req)
 	struct qmp_session *s = container_of(f, struct qmp_session, framer);
 	struct json_object *id = NULL, *args = NULL, *ret = NULL, *empty;
 	struct qmp_error err = {0};
+	bool has_id = false;
 	const char *name;
 
 	if (!json_object_is_type(req, json_type_object)) {
 		qmp_error_set(&err, QMP_ERR_GENERIC, "QMP input must be a JSON object");
 		goto reply;
 	}
-	id = json_object_object_get(req, "id");
+	/* "id": null is an id too. */
+	has_id = json_object_object_get_ex(req, "id", &id);
 	name = qmp_check_request(req, &args, &err);
 	if (!name)
 		goto reply;
@@ -321,7 +327,7 @@ reply:
 			api_buf_puts(&s->out, "{}");
 		json_object_put(ret);
 	}
-	if (id) {
+	if (has_id) {
 		api_buf_puts(&s->out, ", \"id\": ");
 		api_json_append(&s->out, id);
 	}
@@ -330,12 +336,11 @@ reply:
 }
 
 static const struct qmp_framer_ops qmp_session_framer_ops = {
-	.message = qmp_session_message,
-	.error = qmp_session_framing_error,
+    .message = qmp_session_message,
+    .error = qmp_session_framing_error,
 };
 
-int qmp_session_init(struct qmp_session *s, const struct qmp_session_ops *ops,
-		     const char *package)
+int qmp_session_init(struct qmp_session *s, const struct qmp_session_ops *ops, const char *package)
 {
 	struct json_object *v;
 	int ret;
@@ -371,9 +376,9 @@ void qmp_session_event(struct qmp_session *s, const char *name, struct json_obje
 {
 	if (!s->negotiated)
 		return;
-	api_buf_printf(&s->out,
-		       "{\"timestamp\": {\"seconds\": %llu, \"microseconds\": %llu}, \"event\": ",
-		       (unsigned long long)(wall_us / 1000000), (unsigned long long)(wall_us % 1000000));
+	api_buf_printf(
+	    &s->out, "{\"timestamp\": {\"seconds\": %llu, \"microseconds\": %llu}, \"event\": ",
+	    (unsigned long long)(wall_us / 1000000), (unsigned long long)(wall_us % 1000000));
 	api_json_append_string(&s->out, name);
 	if (data) {
 		api_buf_puts(&s->out, ", \"data\": ");

@@ -40,14 +40,14 @@ struct json_object;
 struct json_tokener;
 
 #define QMP_MAX_MESSAGE (1u << 20)
-#define QMP_QEMU_MAJOR  7
-#define QMP_QEMU_MINOR  2
-#define QMP_QEMU_MICRO  0
+#define QMP_QEMU_MAJOR	7
+#define QMP_QEMU_MINOR	2
+#define QMP_QEMU_MICRO	0
 
 /* QEMU's error classes (qapi/error.json). */
-#define QMP_ERR_GENERIC        "GenericError"
-#define QMP_ERR_CMD_NOT_FOUND  "CommandNotFound"
-#define QMP_ERR_DEV_NOT_FOUND  "DeviceNotFound"
+#define QMP_ERR_GENERIC	      "GenericError"
+#define QMP_ERR_CMD_NOT_FOUND "CommandNotFound"
+#define QMP_ERR_DEV_NOT_FOUND "DeviceNotFound"
 
 struct qmp_error {
 	const char *cls; /* NULL: no error */
@@ -55,7 +55,7 @@ struct qmp_error {
 };
 
 void qmp_error_set(struct qmp_error *e, const char *cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Brace/bracket/string tracker run over every byte of a message, so an
@@ -87,7 +87,7 @@ struct qmp_framer_ops {
 
 enum qmp_skip {
 	QMP_SKIP_NONE,
-	QMP_SKIP_LINE,  /* after a parse error: to the next '\n' */
+	QMP_SKIP_LINE,	/* after a parse error: to the next '\n' */
 	QMP_SKIP_VALUE, /* after an oversized message: to the end of the value */
 };
 
@@ -127,8 +127,7 @@ struct qmp_session {
 };
 
 /* Appends the greeting to s->out. package: e.g. "memvisor 0.1". */
-int qmp_session_init(struct qmp_session *s, const struct qmp_session_ops *ops,
-		     const char *package);
+int qmp_session_init(struct qmp_session *s, const struct qmp_session_ops *ops, const char *package);
 void qmp_session_destroy(struct qmp_session *s);
 void qmp_session_feed(struct qmp_session *s, const char *buf, size_t len);
 /*

@@ -36,8 +36,8 @@ static void api_client_kick(struct qmp_session *s)
 }
 
 static const struct qmp_session_ops api_client_qmp_ops = {
-	.execute = api_client_execute,
-	.kick = api_client_kick,
+    .execute = api_client_execute,
+    .kick = api_client_kick,
 };
 
 static void api_client_free(struct api_client *c)
@@ -176,8 +176,8 @@ static int api_server_clear_path(const char *path, const struct sockaddr_un *sa,
 		return ret;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "--api-socket %s: exists and is not a socket; not replacing it",
-			 path);
+		snprintf(err, errlen,
+			 "--api-socket %s: exists and is not a socket; not replacing it", path);
 		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -194,8 +194,9 @@ static int api_server_clear_path(const char *path, const struct sockaddr_un *sa,
 		return -EADDRINUSE;
 	}
 	if (ret != -ECONNREFUSED) {
-		snprintf(err, errlen, "--api-socket %s: cannot tell whether the socket is stale: %s",
-			 path, strerror(-ret));
+		snprintf(err, errlen,
+			 "--api-socket %s: cannot tell whether the socket is stale: %s", path,
+			 strerror(-ret));
 		return ret;
 	}
 	/* Stale: its server died without unlinking it. */
@@ -208,8 +209,8 @@ static int api_server_clear_path(const char *path, const struct sockaddr_un *sa,
 	return 0;
 }
 
-int api_server_open(struct api_server **out, struct api *api, struct loop *loop,
-		    const char *path, char *err, size_t errlen)
+int api_server_open(struct api_server **out, struct api *api, struct loop *loop, const char *path,
+		    char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct api_server *srv;

@@ -44,8 +44,8 @@ struct api_server {
 };
 
 /* Creates, binds and serves `path`; on error writes one line into err. */
-int api_server_open(struct api_server **out, struct api *api, struct loop *loop,
-		    const char *path, char *err, size_t errlen);
+int api_server_open(struct api_server **out, struct api *api, struct loop *loop, const char *path,
+		    char *err, size_t errlen);
 /* Flushes what can be flushed without blocking, drops clients, unlinks. */
 void api_server_close(struct api_server *srv);
 
