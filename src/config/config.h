@@ -14,12 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_ZONES   64
-#define CONFIG_MAX_NUMA	   64
-#define CONFIG_MAX_CPUS	   255
-#define CONFIG_ID_LEN	   64
-#define CONFIG_ERR_LEN	   512
-#define CONFIG_DEFAULT_MEM (512ULL << 20)
+#define CONFIG_MAX_ZONES     64
+#define CONFIG_MAX_NUMA      64
+#define CONFIG_MAX_CPUS      255
+#define CONFIG_ID_LEN        64
+#define CONFIG_ERR_LEN       512
+#define CONFIG_DEFAULT_MEM   (512ULL << 20)
 
 enum hotplug_method {
 	HOTPLUG_ACPI = 0, /* the seed's default */
@@ -40,18 +40,18 @@ enum on_reboot {
 /* One guest RAM zone and, when hotplug_size > 0, its virtio-mem device. */
 struct zone_config {
 	char id[CONFIG_ID_LEN];
-	uint64_t size; /* boot RAM, may be 0 when hotplug_size > 0 */
-	char *file;    /* backing file or directory, NULL for none */
-	bool shared;   /* MAP_SHARED (memfd when no file) */
+	uint64_t size;          /* boot RAM, may be 0 when hotplug_size > 0 */
+	char *file;             /* backing file or directory, NULL for none */
+	bool shared;            /* MAP_SHARED (memfd when no file) */
 	bool hugepages;
 	uint64_t hugepage_size; /* 0: the host's default hugepage size */
-	bool mergeable;		/* MADV_MERGEABLE */
+	bool mergeable;         /* MADV_MERGEABLE */
 	bool prefault;
-	int host_numa_node;    /* -1: no binding */
-	uint64_t hotplug_size; /* virtio-mem region size, 0: no device */
+	int host_numa_node;     /* -1: no binding */
+	uint64_t hotplug_size;  /* virtio-mem region size, 0: no device */
 	uint64_t hotplugged_size;
 	/* virtio-mem device options */
-	uint64_t block_size; /* 0 until validated, then the effective value */
+	uint64_t block_size;    /* 0 until validated, then the effective value */
 	bool prealloc;
 	bool unplugged_inaccessible;
 	/* filled by validation from --numa; -1 when no --numa names the zone */
@@ -59,7 +59,7 @@ struct zone_config {
 };
 
 struct memory_config {
-	bool given; /* --memory appeared on the command line */
+	bool given;             /* --memory appeared on the command line */
 	uint64_t size;
 	bool mergeable;
 	bool shared;
@@ -105,7 +105,7 @@ struct mv_config {
 	char *api_socket;
 	bool dry_run;
 	enum on_reboot on_reboot;
-	bool rng; /* virtio-rng device, default on */
+	bool rng;                   /* virtio-rng device, default on */
 	struct cpus_config cpus;
 	struct memory_config memory;
 	struct zone_config zones[CONFIG_MAX_ZONES];

@@ -104,9 +104,9 @@ int loop_timer_init(struct loop *l, struct loop_timer *t, void (*fire)(struct lo
 int loop_timer_arm(struct loop_timer *t, uint64_t ms, uint64_t interval_ms)
 {
 	struct itimerspec its = {
-	    .it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000},
-	    .it_interval = {.tv_sec = interval_ms / 1000,
-			    .tv_nsec = (interval_ms % 1000) * 1000000},
+		.it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000},
+		.it_interval = {.tv_sec = interval_ms / 1000,
+				.tv_nsec = (interval_ms % 1000) * 1000000},
 	};
 
 	return timerfd_settime(t->w.fd, 0, &its, NULL) < 0 ? -errno : 0;

@@ -8,7 +8,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define container_of(ptr, type, member)                                                            \
+	((type *)((char *)(ptr) - offsetof(type, member)))
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -6,13 +6,13 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define PCI_COMMAND	   0x04
-#define PCI_STATUS	   0x06
+#define PCI_COMMAND        0x04
+#define PCI_STATUS         0x06
 #define PCI_STATUS_CAPLIST 0x10
-#define PCI_BAR0	   0x10
-#define PCI_CAP_PTR	   0x34
-#define PCI_INT_LINE	   0x3C
-#define PCI_INT_PIN	   0x3D
+#define PCI_BAR0           0x10
+#define PCI_CAP_PTR        0x34
+#define PCI_INT_LINE       0x3C
+#define PCI_INT_PIN        0x3D
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -94,8 +94,8 @@ static void pci_bar_write(struct bus_dev *bd, uint64_t off, const void *data, ui
 }
 
 static const struct bus_dev_ops pci_bar_ops = {
-    .read = pci_bar_read,
-    .write = pci_bar_write,
+	.read = pci_bar_read,
+	.write = pci_bar_write,
 };
 
 /* Move a BAR on the MMIO bus; the guest may only place it inside the window. */
@@ -263,8 +263,8 @@ static void pci_port_write(struct bus_dev *bd, uint64_t off, const void *data, u
 }
 
 static const struct bus_dev_ops pci_port_ops = {
-    .read = pci_port_read,
-    .write = pci_port_write,
+	.read = pci_port_read,
+	.write = pci_port_write,
 };
 
 int pci_host_init(struct pci_host *h, const struct pci_host_ops *ops, struct bus *mmio,

@@ -13,17 +13,17 @@
 
 #include "core/bus.h"
 
-#define PCI_MAX_SLOTS	  32
-#define PCI_NUM_BARS	  6
-#define PCI_CFG_SIZE	  256
+#define PCI_MAX_SLOTS     32
+#define PCI_NUM_BARS      6
+#define PCI_CFG_SIZE      256
 #define PCI_INTX_GSI_BASE 16
 #define PCI_INTX_GSI_NUM  8
 
 /* Guest physical layout of PCI (kept out of RAM by mem/layout). */
 #define PCI_MMIO32_BASE 0xC0000000ULL
 #define PCI_MMIO32_SIZE 0x20000000ULL /* up to the ECAM */
-#define PCI_ECAM_BASE	0xE0000000ULL
-#define PCI_ECAM_SIZE	0x00100000ULL /* bus 0 only */
+#define PCI_ECAM_BASE   0xE0000000ULL
+#define PCI_ECAM_SIZE   0x00100000ULL /* bus 0 only */
 
 struct pci_dev;
 struct pci_host;

@@ -80,10 +80,10 @@ static void test_remove_splits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_write_inside),
-	    cmocka_unit_test(test_refuses_outside_and_straddling),
-	    cmocka_unit_test(test_add_overlap_rejected),
-	    cmocka_unit_test(test_remove_splits),
+		cmocka_unit_test(test_read_write_inside),
+		cmocka_unit_test(test_refuses_outside_and_straddling),
+		cmocka_unit_test(test_add_overlap_rejected),
+		cmocka_unit_test(test_remove_splits),
 	};
 
 	return cmocka_run_group_tests_name("guest", tests, NULL, NULL);
