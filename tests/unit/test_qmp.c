@@ -32,7 +32,8 @@ static struct json_object *t_execute(struct qmp_session *s, const char *name,
 	t->executed++;
 	snprintf(t->last, sizeof(t->last), "%s", name);
 	if (!strcmp(name, "fail")) {
-		qmp_error_set(err, QMP_ERR_CMD_NOT_FOUND, "The command %s has not been found", name);
+		qmp_error_set(err, QMP_ERR_CMD_NOT_FOUND, "The command %s has not been found",
+			      name);
 		return NULL;
 	}
 	if (!strcmp(name, "void"))
@@ -118,8 +119,15 @@ static void test_capabilities_arguments(void **state)
 static void test_id_echo_any_type(void **state)
 {
 	static const char *const ids[] = {
-		"1", "-5", "\"abc\"", "null", "true", "[1, \"x\", {}]", "{\"a\": {\"b\": [null]}}",
-		"18446744073709551615", "\"q\\\"uote\\n\"",
+	    "1",
+	    "-5",
+	    "\"abc\"",
+	    "null",
+	    "true",
+	    "[1, \"x\", {}]",
+	    "{\"a\": {\"b\": [null]}}",
+	    "18446744073709551615",
+	    "\"q\\\"uote\\n\"",
 	};
 	struct tsess *t = t_new(true);
 	char req[256], want[256];
@@ -132,10 +140,11 @@ static void test_id_echo_any_type(void **state)
 		t_expect(t, want);
 		/* Errors carry the id too. */
 		snprintf(req, sizeof(req), "{\"id\": %s, \"execute\": \"fail\"}", ids[i]);
-		snprintf(want, sizeof(want),
-			 "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command fail "
-			 "has not been found\"}, \"id\": %s}\r\n",
-			 ids[i]);
+		snprintf(
+		    want, sizeof(want),
+		    "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command fail "
+		    "has not been found\"}, \"id\": %s}\r\n",
+		    ids[i]);
 		t_feed(t, req);
 		t_expect(t, want);
 	}
@@ -144,10 +153,12 @@ static void test_id_echo_any_type(void **state)
 
 static void test_split_at_every_byte(void **state)
 {
-	const char *in = "  {\"execute\": \"echo\", \"arguments\": {\"s\": \"a}b{\\\"c\", "
-			 "\"n\": [1, 2.5, {\"x\": null}]}, \"id\": \"i\"}\n\t{\"execute\":\"void\"}";
-	const char *want = "{\"return\": {\"cmd\": \"echo\", \"args\": {\"s\": \"a}b{\\\"c\", "
-			   "\"n\": [1, 2.5, {\"x\": null}]}}, \"id\": \"i\"}\r\n{\"return\": {}}\r\n";
+	const char *in =
+	    "  {\"execute\": \"echo\", \"arguments\": {\"s\": \"a}b{\\\"c\", "
+	    "\"n\": [1, 2.5, {\"x\": null}]}, \"id\": \"i\"}\n\t{\"execute\":\"void\"}";
+	const char *want =
+	    "{\"return\": {\"cmd\": \"echo\", \"args\": {\"s\": \"a}b{\\\"c\", "
+	    "\"n\": [1, 2.5, {\"x\": null}]}}, \"id\": \"i\"}\r\n{\"return\": {}}\r\n";
 	size_t len = strlen(in), cut, i;
 
 	for (cut = 0; cut <= len; cut++) {
@@ -251,9 +262,10 @@ static void test_oversized_skipped(void **state)
 	len += strlen(tail);
 	for (chunk = 0; chunk < len; chunk += 65536)
 		qmp_session_feed(&t->s, msg + chunk, MV_MIN((size_t)65536, len - chunk));
-	assert_string_equal(api_buf_str(&t->s.out),
-			    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON message size "
-			    "limit (1048576 bytes) exceeded\"}}\r\n{\"return\": {}, \"id\": 9}\r\n");
+	assert_string_equal(
+	    api_buf_str(&t->s.out),
+	    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON message size "
+	    "limit (1048576 bytes) exceeded\"}}\r\n{\"return\": {}, \"id\": 9}\r\n");
 	api_buf_consume(&t->s.out, t->s.out.len);
 	/* Delivered in one piece it is refused the same way. */
 	qmp_session_feed(&t->s, msg, len);
@@ -307,16 +319,16 @@ static void test_scan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_greeting_and_negotiation),
-		cmocka_unit_test(test_capabilities_arguments),
-		cmocka_unit_test(test_id_echo_any_type),
-		cmocka_unit_test(test_split_at_every_byte),
-		cmocka_unit_test(test_several_in_one_buffer),
-		cmocka_unit_test(test_envelope_errors),
-		cmocka_unit_test(test_malformed_then_usable),
-		cmocka_unit_test(test_oversized_skipped),
-		cmocka_unit_test(test_events_only_after_negotiation),
-		cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_greeting_and_negotiation),
+	    cmocka_unit_test(test_capabilities_arguments),
+	    cmocka_unit_test(test_id_echo_any_type),
+	    cmocka_unit_test(test_split_at_every_byte),
+	    cmocka_unit_test(test_several_in_one_buffer),
+	    cmocka_unit_test(test_envelope_errors),
+	    cmocka_unit_test(test_malformed_then_usable),
+	    cmocka_unit_test(test_oversized_skipped),
+	    cmocka_unit_test(test_events_only_after_negotiation),
+	    cmocka_unit_test(test_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
