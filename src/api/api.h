@@ -57,6 +57,10 @@ struct api_memdev_info {
 	uint64_t discarded_bytes;  /* bytes returned to the host on unplug since boot */
 	uint64_t discard_failures; /* unplugs whose host-side discard failed */
 	uint64_t plugs_refused;	   /* plug requests answered NACK/ERROR (prealloc failed...) */
+	uint64_t unplugged_reads;  /* guest reads of unplugged memory, answered with zeros */
+	uint64_t unplugged_writes; /* guest writes to unplugged memory, dropped */
+	uint64_t exposed_bytes;	   /* unplugged but still mapped (granule larger than a block) */
+	uint64_t slots;		   /* KVM memory slots the device's plugged memory uses */
 	uint64_t size_changed_ms;  /* loop_now_ms() of the last plugged-size change, 0: never */
 	uint64_t
 	    requested_changed_ms; /* loop_now_ms() of the last requested-size change, 0: never */

@@ -24,6 +24,13 @@ void hmp_render_memory_devices(const struct api_memdev_info *devs, size_t n, str
 		api_buf_printf(out, "  max-size: %" PRIu64 "\n", m->max_size);
 		api_buf_printf(out, "  block-size: %" PRIu64 "\n", m->block_size);
 		api_buf_printf(out, "  memdev: %s\n", m->memdev);
+		/* memvisor's counters, after QEMU's lines so parsers of those still work */
+		api_buf_printf(out, "  x-discarded-bytes: %" PRIu64 "\n", m->discarded_bytes);
+		api_buf_printf(out, "  x-discard-failures: %" PRIu64 "\n", m->discard_failures);
+		api_buf_printf(out, "  x-plugs-refused: %" PRIu64 "\n", m->plugs_refused);
+		api_buf_printf(out,
+			       "  x-unplugged-accesses: %" PRIu64 " reads, %" PRIu64 " writes\n",
+			       m->unplugged_reads, m->unplugged_writes);
 	}
 }
 

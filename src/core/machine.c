@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "acpi/acpi.h"
+#include "core/machine_api.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -350,12 +351,22 @@ static struct machine_hotplug *machine_vmem(struct vmem *v)
 
 static int machine_vmem_plug(struct vmem *v, uint64_t off, uint64_t len)
 {
-	return hp_plug(&machine_vmem(v)->hp, off, len);
+	struct machine_hotplug *h = machine_vmem(v);
+	int ret = hp_plug(&h->hp, off, len);
+
+	if (!ret)
+		machine_api_size_changed(h->m, h);
+	return ret;
 }
 
 static int machine_vmem_unplug(struct vmem *v, uint64_t off, uint64_t len)
 {
-	return hp_unplug(&machine_vmem(v)->hp, off, len);
+	struct machine_hotplug *h = machine_vmem(v);
+	int ret = hp_unplug(&h->hp, off, len);
+
+	if (!ret)
+		machine_api_size_changed(h->m, h);
+	return ret;
 }
 
 static const struct vmem_host_ops machine_vmem_ops = {
@@ -451,7 +462,8 @@ int machine_create_devices(struct machine *m)
 		}
 		m->rng_up = true;
 	}
-	return machine_create_vmem(m);
+	ret = machine_create_vmem(m);
+	return ret ? ret : machine_api_open(m);
 }
 
 /*
@@ -579,8 +591,7 @@ int machine_boot(struct machine *m)
 	return ret;
 }
 
-/* Guest reboot: every vCPU stopped, devices back to power-on, the kernel loaded anew. */
-static int machine_reset(struct machine *m)
+int machine_reset(struct machine *m)
 {
 	unsigned int i;
 
@@ -605,9 +616,11 @@ static void machine_on_vm_event(struct loop_watch *w, uint32_t events)
 	case VM_EV_NONE:
 		return;
 	case VM_EV_POWEROFF:
+		machine_api_shutdown(m, true, "guest-shutdown");
 		m->exit_code = 0;
 		break;
 	case VM_EV_RESET:
+		machine_api_reset(m, true, "guest-reset");
 		if (m->cfg->on_reboot == ON_REBOOT_RESET) {
 			if (machine_reset(m) == 0)
 				return;
@@ -617,6 +630,7 @@ static void machine_on_vm_event(struct loop_watch *w, uint32_t events)
 		}
 		break;
 	case VM_EV_PANIC:
+		machine_api_panic(m);
 		mv_err("the guest kernel panicked");
 		m->exit_code = 1;
 		break;
@@ -642,6 +656,7 @@ static void machine_on_signal(struct loop_watch *w, uint32_t events)
 	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	mv_info("%s received, stopping the VM", strsignal(si.ssi_signo));
+	machine_api_shutdown(m, false, "host-signal");
 	if (mv_debug_enabled()) {
 		vm_stop(&m->vm);
 		for (unsigned int i = 0; i < m->vm.ncpus; i++) {
@@ -715,6 +730,7 @@ void machine_destroy(struct machine *m)
 		vm_stop(&m->vm);
 	if (m->tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &m->saved_tio);
+	machine_api_close(m);
 	for (i = 0; i < m->nr_hotplug; i++) {
 		struct machine_hotplug *h = &m->hotplug[i];
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <termios.h>
 
+#include "api/api.h"
+#include "api/server.h"
 #include "arch/x86/boot.h"
 #include "config/config.h"
 #include "core/loop.h"
@@ -43,6 +45,8 @@ struct machine_hotplug {
 	bool dev_up;
 	struct virtio_pci pci;
 	bool pci_up;
+	uint64_t size_changed_ms;      /* loop_now_ms() of the last plugged-size change */
+	uint64_t requested_changed_ms; /* ... and of the last requested-size change */
 };
 
 /* One piece of boot RAM as the guest sees it and where the host keeps it. */
@@ -90,6 +94,12 @@ struct machine {
 	uint64_t rsdp;
 	uint64_t min_low_ram; /* what kernel and initramfs need below the PCI hole */
 
+	/* control socket */
+	struct api_backend api_be;
+	struct api api;
+	bool api_up;
+	struct api_server *api_srv;
+
 	struct loop_watch vm_event_w;
 	struct loop_watch signal_w;
 	int exit_code;
@@ -112,6 +122,8 @@ int machine_boot(struct machine *m);
 /* Runs until the guest powers off, fails, or memvisor is told to stop; returns the exit status. */
 int machine_run(struct machine *m);
 void machine_destroy(struct machine *m);
+/* Guest or host reboot: vCPUs stopped, devices to power-on state, kernel loaded anew. */
+int machine_reset(struct machine *m);
 /* The backend of a zone's boot RAM or of its virtio-mem region; NULL if none. */
 struct backend *machine_zone_backend(struct machine *m, unsigned int zone, bool hotplug);
 

@@ -246,9 +246,11 @@ static void test_extra_fields(void **state)
 	m->size_changed_ms = 500;
 	m->requested_changed_ms = 900;
 	r = cmd(f, "{\"execute\": \"query-memory-devices\"}");
-	assert_non_null(strstr(r, "\"x-driver-ready\": true, \"x-discarded-bytes\": 4096, "
-				  "\"x-discard-failures\": 1, \"x-plugs-refused\": 3, "
-				  "\"x-size-age-ms\": 500, \"x-request-age-ms\": 100}}]}\r\n"));
+	assert_non_null(strstr(
+	    r, "\"x-driver-ready\": true, \"x-discarded-bytes\": 4096, "
+	       "\"x-discard-failures\": 1, \"x-plugs-refused\": 3, "
+	       "\"x-unplugged-reads\": 0, \"x-unplugged-writes\": 0, \"x-exposed-bytes\": 0, "
+	       "\"x-slots\": 0, \"x-size-age-ms\": 500, \"x-request-age-ms\": 100}}]}\r\n"));
 }
 
 static void test_qom_set_and_errors(void **state)
@@ -403,9 +405,13 @@ static void test_hmp(void **state)
 	    "{\"return\": \"Memory device [virtio-mem]: \\\"vm0\\\"\\r\\n  memaddr: "
 	    "0x100000000\\r\\n  node: 0\\r\\n  requested-size: 134217728\\r\\n  size: 0\\r\\n  "
 	    "max-size: 4294967296\\r\\n  block-size: 2097152\\r\\n  memdev: /objects/mem0\\r\\n"
+	    "  x-discarded-bytes: 0\\r\\n  x-discard-failures: 0\\r\\n  x-plugs-refused: 0\\r\\n"
+	    "  x-unplugged-accesses: 0 reads, 0 writes\\r\\n"
 	    "Memory device [virtio-mem]: \\\"vm1\\\"\\r\\n  memaddr: 0x340000000\\r\\n  node: "
 	    "1\\r\\n  requested-size: 1073741824\\r\\n  size: 1073741824\\r\\n  max-size: "
-	    "8589934592\\r\\n  block-size: 2097152\\r\\n  memdev: /objects/vmem1\\r\\n\"}\r\n");
+	    "8589934592\\r\\n  block-size: 2097152\\r\\n  memdev: /objects/vmem1\\r\\n"
+	    "  x-discarded-bytes: 0\\r\\n  x-discard-failures: 0\\r\\n  x-plugs-refused: 0\\r\\n"
+	    "  x-unplugged-accesses: 0 reads, 0 writes\\r\\n\"}\r\n");
 	f->vm.sum = (struct api_memory_summary){
 	    .base = 8589934592ULL, .plugged = 1073741824, .has_plugged = true};
 	assert_string_equal(

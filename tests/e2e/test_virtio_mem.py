@@ -1,0 +1,177 @@
+"""virtio-mem with Debian's stock driver: resize a running guest through QMP.
+
+Each scenario boots one guest (~20 s in the nested rig) and checks real
+outcomes: the guest's MemTotal, the device's plugged size as QMP reports it,
+and the VMM's RSS in L1.
+"""
+import json
+import time
+
+import pytest
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+def ctl(vm, *args, timeout=120):
+    """memvisor-ctl against the VM's socket, inside L1; returns (rc, output)."""
+    cmd = "memvisor-ctl --socket %s %s" % (vm.api_socket, " ".join(args))
+    return vm.l1.run(cmd, timeout=timeout)
+
+
+def qmp(vm, execute, **arguments):
+    """One raw QMP exchange through memvisor-ctl --json; returns the reply object."""
+    msg = {"execute": execute}
+    if arguments:
+        msg["arguments"] = arguments
+    rc, out = ctl(vm, "--json", "'%s'" % json.dumps(msg))
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    assert lines, "no QMP reply: rc=%d %r" % (rc, out)
+    return json.loads(lines[-1])
+
+
+def devices(vm):
+    reply = qmp(vm, "query-memory-devices")
+    return {d["data"]["id"]: d["data"] for d in reply["return"]}
+
+
+def memtotal_kib(vm):
+    return vm.meminfo()["MemTotal"]
+
+
+def wait_for(what, fn, timeout=90, interval=1.0):
+    """Polls fn() until it returns a true value; fails with `what` on timeout."""
+    deadline = time.time() + timeout
+    value = None
+    while time.time() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail("timed out waiting for %s (last: %r)" % (what, value))
+
+
+def plugged(vm, dev):
+    return devices(vm)[dev]["size"]
+
+
+VMEM = "size=512M,hotplug_method=virtio-mem,hotplug_size=2G,hotplugged_size=256M"
+
+
+def test_grow_and_shrink_with_rss(vms):
+    vm = vms.start_vm(memory=VMEM, api_socket=True)
+    vm.wait_ready()
+    wait_for("boot-time plug of 256M", lambda: plugged(vm, "mem0") == 256 * MiB)
+    d = devices(vm)["mem0"]
+    assert d["requested-size"] == 256 * MiB and d["max-size"] == 2 * GiB
+    assert d["block-size"] == 2 * MiB and d["memaddr"] >= 4 * GiB
+    assert d["x-driver-ready"] is True
+    base = memtotal_kib(vm)
+
+    # Grow to 1.25G plugged: synchronous resize, the guest sees it.
+    rc, out = ctl(vm, "resize", "--id", "mem0", "1280M", "--wait", "--timeout", "120")
+    assert rc == 0, out
+    assert plugged(vm, "mem0") == 1280 * MiB
+    grown = wait_for("MemTotal to grow", lambda: memtotal_kib(vm) >= base + 1000 * 1024 and memtotal_kib(vm))
+    assert grown - base <= 1024 * 1024 + 1024, (base, grown)
+    summary = qmp(vm, "query-memory-size-summary")["return"]
+    assert summary == {"base-memory": 512 * MiB, "plugged-memory": 1280 * MiB}
+
+    # The guest uses the new memory, so the host backs it ...
+    rc, out = vm.run("mkdir -p /mnt/t && mount -t tmpfs -o size=1400M t /mnt/t && "
+                     "dd if=/dev/urandom of=/mnt/t/f bs=1M count=900 2>&1 | tail -n1", timeout=300)
+    assert rc == 0, out
+    rss_full = vm.rss_kib()
+    # ... then frees it and gives it back.
+    rc, out = vm.run("rm /mnt/t/f && umount /mnt/t && echo 3 > /proc/sys/vm/drop_caches")
+    assert rc == 0, out
+    rc, out = ctl(vm, "resize", "--id", "mem0", "128M", "--wait", "--timeout", "180")
+    assert rc == 0, out
+    assert plugged(vm, "mem0") == 128 * MiB
+    shrunk = wait_for("MemTotal to fall", lambda: memtotal_kib(vm) <= base - 100 * 1024 and memtotal_kib(vm))
+    assert base - shrunk >= 120 * 1024, (base, shrunk)
+    rss_after = vm.rss_kib()
+    # 1152M were unplugged; most of the 900M the guest had written must be gone.
+    assert rss_full - rss_after >= 600 * 1024, (rss_full, rss_after)
+    d = devices(vm)["mem0"]
+    assert d["x-discarded-bytes"] >= 1152 * MiB and d["x-discard-failures"] == 0
+
+    # QEMU's validation, word for word (../shared/reference transcript).
+    err = qmp(vm, "qom-set", path="mem0", property="requested-size", value=3 * MiB)["error"]
+    assert err == {"class": "GenericError",
+                   "desc": "'requested-size' has to be multiples of 'block-size' (0x200000)"}
+    err = qmp(vm, "qom-set", path="mem0", property="requested-size", value=64 * GiB)["error"]
+    assert err == {"class": "GenericError",
+                   "desc": "'requested-size' cannot exceed the memory backend size(0x80000000)"}
+    assert qmp(vm, "qom-get", path="mem0", property="size")["return"] == 128 * MiB
+
+    vm.poweroff()
+    assert vm.wait_exit() == 0
+
+
+def test_reboot_unplugs_and_guest_replugs(vms):
+    vm = vms.start_vm(memory=VMEM, api_socket=True)
+    first = vm.wait_ready()
+    wait_for("boot-time plug", lambda: plugged(vm, "mem0") == 256 * MiB)
+    rc, out = ctl(vm, "resize", "--id", "mem0", "768M", "--wait", "--timeout", "120")
+    assert rc == 0, out
+    discarded = devices(vm)["mem0"]["x-discarded-bytes"]
+    vm.reboot()
+    ids = vm.wait_ready(count=2)
+    assert ids[1] != first[0]
+    # System reset unplugged everything on the host; the new driver plugs the
+    # requested size again.
+    d = devices(vm)["mem0"]
+    assert d["x-discarded-bytes"] >= discarded + 768 * MiB, d
+    wait_for("re-plug after reboot", lambda: plugged(vm, "mem0") == 768 * MiB)
+    vm.poweroff()
+    assert vm.wait_exit() == 0
+
+
+def test_two_zones_resized_independently(vms):
+    vm = vms.start_vm(
+        memory="size=0,hotplug_method=virtio-mem", api_socket=True,
+        args=["--memory-zone", "id=mem0,size=512M,hotplug_size=1G",
+              "id=mem1,size=256M,hotplug_size=1G,shared=on"])
+    vm.wait_ready()
+    wait_for("both drivers bound", lambda: all(d["x-driver-ready"] for d in devices(vm).values()))
+    rc, out = ctl(vm, "resize", "--id", "mem1", "384M", "--wait")
+    assert rc == 0, out
+    d = devices(vm)
+    assert d["mem1"]["size"] == 384 * MiB and d["mem0"]["size"] == 0
+    rc, out = ctl(vm, "resize", "--id", "mem0", "128M", "--wait")
+    assert rc == 0, out
+    rc, out = ctl(vm, "resize", "--id", "mem1", "0", "--wait", "--timeout", "120")
+    assert rc == 0, out
+    d = devices(vm)
+    assert d["mem0"]["size"] == 128 * MiB and d["mem1"]["size"] == 0
+    rc, out = ctl(vm, "info", "memory-devices")
+    assert rc == 0 and 'Memory device [virtio-mem]: "mem1"' in out, out
+    vm.poweroff()
+    assert vm.wait_exit() == 0
+
+
+def test_prealloc_refuses_plug_when_hugetlb_pool_runs_dry(vms, l1):
+    # 96 hugepages of 2M (192M) for a device asked to plug 512M with prealloc.
+    rc, out = l1.run("echo 96 > /proc/sys/vm/nr_hugepages && cat /proc/sys/vm/nr_hugepages")
+    assert rc == 0 and int(out.strip()) == 96, out
+    try:
+        vm = vms.start_vm(
+            memory="size=0,hotplug_method=virtio-mem", api_socket=True,
+            args=["--memory-zone", "id=mem0,size=512M",
+                  "id=hp,size=0,hotplug_size=1G,hugepages=on,hugepage_size=2M,prealloc=on"])
+        vm.wait_ready()
+        wait_for("driver bound", lambda: devices(vm)["hp"]["x-driver-ready"])
+        rc, out = ctl(vm, "resize", "--id", "hp", "512M", "--wait", "--timeout", "20")
+        assert rc == 4, out  # not reached ...
+        assert "refused" in out or "prealloc" in out, out  # ... and memvisor-ctl says why
+        d = devices(vm)["hp"]
+        assert d["x-plugs-refused"] > 0, d
+        assert 0 < d["size"] <= 192 * MiB, d
+        # The VM keeps running and answers.
+        rc, out = vm.run("echo alive")
+        assert rc == 0 and "alive" in out
+        vm.poweroff()
+        assert vm.wait_exit() == 0
+    finally:
+        l1.run("echo 0 > /proc/sys/vm/nr_hugepages")
