@@ -27,19 +27,8 @@ done
 
 say() { printf '\n== %s\n' "$*"; }
 
-packages=(build-essential libjson-c-dev libnuma-dev qemu-system-x86 busybox-static cpio kmod python3)
 if [ "$install" = 1 ]; then
-	missing=()
-	for p in "${packages[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		say "installing ${missing[*]}"
-		sudo=
-		[ "$(id -u)" = 0 ] || sudo=sudo
-		$sudo apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
+	"$repo/scripts/setup.sh"
 fi
 
 say "building memvisor"
@@ -117,12 +106,24 @@ try:
     print("guest up (%.1fs since start)" % (time.monotonic() - t0))
     before = show(host, vm, "at boot (256M hot-plugged):")
 
-    for size in ("1G", "256M"):
-        step("resize the virtio-mem device to %s, live" % size)
-        t = time.monotonic()
-        ctl(host, vm, "resize %s --wait" % size)
-        settle(host, vm, before)
-        before = show(host, vm, "after resize %s (%.1fs):" % (size, time.monotonic() - t))
+    step("grow the virtio-mem device to 1536M, live")
+    t = time.monotonic()
+    ctl(host, vm, "resize --id mem0 1536M --wait")
+    settle(host, vm, before)
+    before = show(host, vm, "after growing (%.1fs):" % (time.monotonic() - t))
+
+    step("the guest uses 1G of memory, then frees it")
+    vm.run("mkdir -p /mnt/t && mount -t tmpfs -o size=1200M t /mnt/t && "
+           "dd if=/dev/urandom of=/mnt/t/f bs=1M count=1024 2>/dev/null", timeout=600)
+    show(host, vm, "while the guest holds 1G:")
+    vm.run("rm /mnt/t/f && umount /mnt/t")
+
+    step("shrink the virtio-mem device to 256M, live: the host gets the memory back")
+    t = time.monotonic()
+    ctl(host, vm, "resize --id mem0 256M --wait --timeout 180", timeout=240)
+    settle(host, vm, before)
+    show(host, vm, "after shrinking (%.1fs):" % (time.monotonic() - t))
+    ctl(host, vm, "info memory-devices")
     rc, out = vm.run("dmesg | grep virtio_mem | tail -n 5")
     print(out.rstrip())
 
