@@ -119,3 +119,14 @@ def test_rig_qemu_guest_nomods(vms):
     assert rc == 0 and "virtio_pci" in out and "virtio_mem" not in out
     rc, out = vm.run("busybox devmem 0x100000000 32")
     assert rc == 0 and re.match(r"0x[0-9A-F]{8}", out.strip()), out
+
+
+def test_guest_panic_exits_nonzero(vms):
+    """A guest kernel panic reaches memvisor through pvpanic: exit 1, one clear line."""
+    vm = vms.start_vm(memory="size=512M")
+    vm.wait_ready()
+    rc, out = vm.run("lsmod | grep -c pvpanic")
+    assert rc == 0 and int(out.strip()) >= 1, out
+    vm.send("echo c > /proc/sysrq-trigger")
+    assert vm.wait_exit(timeout=120) == 1
+    assert "memvisor: error: the guest kernel panicked" in vm.log()
