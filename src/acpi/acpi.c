@@ -166,6 +166,36 @@ static void acpi_dsdt_pci(struct aml *d, const struct acpi_machine *m)
 	aml_close(d);
 }
 
+/*
+ * Hardware-reduced ACPI has no fixed power button: a Generic Event Device
+ * takes an interrupt and its _EVT notifies a control-method power button
+ * (the host's system_powerdown pulses that interrupt).
+ */
+static void acpi_dsdt_power_button(struct aml *d, uint32_t gsi)
+{
+	aml_open_device(d, "PWRB");
+	aml_name(d, "_HID");
+	aml_eisaid(d, "PNP0C0C");
+	aml_name(d, "_UID");
+	aml_integer(d, 0);
+	aml_close(d);
+
+	aml_open_device(d, "GED0");
+	aml_name(d, "_HID");
+	aml_string(d, "ACPI0013");
+	aml_name(d, "_UID");
+	aml_integer(d, 0);
+	aml_name(d, "_CRS");
+	aml_open_buffer(d);
+	aml_res_interrupt_edge(d, gsi);
+	aml_res_end(d);
+	aml_close_buffer(d);
+	aml_open_method(d, "_EVT", 1);
+	aml_notify(d, "PWRB", 0x80);
+	aml_close(d);
+	aml_close(d);
+}
+
 static void acpi_build_dsdt(struct aml *t, const struct acpi_machine *m)
 {
 	struct aml d;
@@ -206,6 +236,8 @@ static void acpi_build_dsdt(struct aml *t, const struct acpi_machine *m)
 	aml_res_end(&d);
 	aml_close_buffer(&d);
 	aml_close(&d);
+	if (m->ged_gsi)
+		acpi_dsdt_power_button(&d, m->ged_gsi);
 	if (m->pci_slots > 1)
 		acpi_dsdt_pci(&d, m);
 	aml_close(&d);

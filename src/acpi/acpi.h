@@ -46,6 +46,8 @@ struct acpi_machine {
 	uint32_t pci_gsi_num;
 	uint64_t pci_mmio32_base;
 	uint64_t pci_mmio32_size;
+	/* Generic Event Device raising the power button on this GSI (0: none). */
+	uint32_t ged_gsi;
 };
 
 /* Offsets inside the SDT header. */

@@ -320,6 +320,22 @@ void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max)
 	aml_res_addr(a, 0x8A, 0, 0x01, 8, min, max);
 }
 
+void aml_res_interrupt_edge(struct aml *a, uint32_t gsi)
+{
+	aml_byte(a, 0x89);
+	aml_le(a, 6, 2);
+	aml_byte(a, 0x03); /* consumer, edge-triggered, active high, exclusive */
+	aml_byte(a, 1);
+	aml_le(a, gsi, 4);
+}
+
+void aml_notify(struct aml *a, const char *object, uint64_t value)
+{
+	aml_byte(a, 0x86);
+	aml_namestring(a, object);
+	aml_integer(a, value);
+}
+
 void aml_res_end(struct aml *a)
 {
 	aml_byte(a, 0x79);

@@ -55,7 +55,11 @@ void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);
 void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max);
+/* Extended interrupt descriptor: consumer, edge, active high, exclusive. */
+void aml_res_interrupt_edge(struct aml *a, uint32_t gsi);
 void aml_res_end(struct aml *a);
+/* Notify(OBJECT, value) */
+void aml_notify(struct aml *a, const char *object, uint64_t value);
 
 /* PkgLength encoding of a body of n bytes; returns the number of bytes written to out[4],
  * or 0 when n is too long for a PkgLength (2^28 bytes with the encoding). */

@@ -439,7 +439,7 @@ int machine_create_devices(struct machine *m)
 		return ret;
 	}
 	m->serial_up = true;
-	ret = power_init(&m->power, &m->vm.pio, &m->vm.events);
+	ret = power_init(&m->power, &m->vm.pio, &m->vm.events, &m->vm.irq);
 	if (ret) {
 		mv_err("power device: %s", strerror(-ret));
 		return ret;
@@ -524,6 +524,7 @@ static void machine_describe_acpi(struct machine *m, struct acpi_machine *a)
 	a->pci_gsi_num = PCI_INTX_GSI_NUM;
 	a->pci_mmio32_base = PCI_MMIO32_BASE;
 	a->pci_mmio32_size = PCI_MMIO32_SIZE;
+	a->ged_gsi = POWER_BUTTON_GSI;
 	machine_describe_numa(m, a);
 }
 

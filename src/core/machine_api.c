@@ -34,8 +34,8 @@ static void mapi_quit(struct api_backend *b)
 
 static int mapi_powerdown(struct api_backend *b)
 {
-	/* No ACPI power button yet (needs a GED device); refusing beats pretending. */
-	return -ENOTSUP;
+	power_button(&machine_of(b)->power);
+	return 0;
 }
 
 static int mapi_reset(struct api_backend *b)
@@ -169,15 +169,15 @@ static int mapi_hmp_info(struct api_backend *b, const char *what, FILE *out)
 }
 
 static const struct api_backend_ops machine_api_ops = {
-	.query_status = mapi_query_status,
-	.quit = mapi_quit,
-	.powerdown = mapi_powerdown,
-	.reset = mapi_reset,
-	.memdev_count = mapi_memdev_count,
-	.memdev_info = mapi_memdev_info,
-	.memdev_set_requested = mapi_memdev_set_requested,
-	.memory_summary = mapi_memory_summary,
-	.hmp_info = mapi_hmp_info,
+    .query_status = mapi_query_status,
+    .quit = mapi_quit,
+    .powerdown = mapi_powerdown,
+    .reset = mapi_reset,
+    .memdev_count = mapi_memdev_count,
+    .memdev_info = mapi_memdev_info,
+    .memdev_set_requested = mapi_memdev_set_requested,
+    .memory_summary = mapi_memory_summary,
+    .hmp_info = mapi_hmp_info,
 };
 
 int machine_api_open(struct machine *m)
@@ -194,8 +194,7 @@ int machine_api_open(struct machine *m)
 		return ret;
 	}
 	m->api_up = true;
-	ret = api_server_open(&m->api_srv, &m->api, &m->loop, m->cfg->api_socket, err,
-			      sizeof(err));
+	ret = api_server_open(&m->api_srv, &m->api, &m->loop, m->cfg->api_socket, err, sizeof(err));
 	if (ret)
 		mv_err("%s", err);
 	return ret;

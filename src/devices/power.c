@@ -69,12 +69,18 @@ static const struct bus_dev_ops power_panic_ops = {
     .write = power_panic_write,
 };
 
-int power_init(struct power *p, struct bus *pio, struct vm_events *events)
+void power_button(struct power *p)
+{
+	irq_pulse(p->irq, POWER_BUTTON_GSI);
+}
+
+int power_init(struct power *p, struct bus *pio, struct vm_events *events, struct irq_sink *irq)
 {
 	int ret;
 
 	memset(p, 0, sizeof(*p));
 	p->events = events;
+	p->irq = irq;
 	p->pm = (struct bus_dev){.ops = &power_pm_ops, .name = "acpi-pm"};
 	p->kbc = (struct bus_dev){.ops = &power_kbc_ops, .name = "i8042"};
 	p->panic = (struct bus_dev){.ops = &power_panic_ops, .name = "pvpanic"};

@@ -6,6 +6,8 @@
  * - i8042 at 0x60/0x64: enough for Linux's keyboard-controller reboot
  *   (0xFE to 0x64); the input buffer always reads empty.
  * - pvpanic at 0x505 (QEMU0001 in the DSDT): a write reports a panic.
+ * - the power button: an edge on POWER_BUTTON_GSI, which the DSDT's
+ *   Generic Event Device turns into a power-button notification.
  */
 #ifndef MV_DEVICES_POWER_H
 #define MV_DEVICES_POWER_H
@@ -14,15 +16,20 @@
 #include "core/irq.h"
 
 #define PVPANIC_PORT 0x505
+/* The GED's interrupt (an ISA line nothing else uses). */
+#define POWER_BUTTON_GSI 6
 
 struct power {
 	struct bus_dev pm;
 	struct bus_dev kbc;
 	struct bus_dev panic;
 	struct vm_events *events;
+	struct irq_sink *irq;
 };
 
-int power_init(struct power *p, struct bus *pio, struct vm_events *events);
+int power_init(struct power *p, struct bus *pio, struct vm_events *events, struct irq_sink *irq);
+/* Press the power button: the guest decides what to do (usually shut down). */
+void power_button(struct power *p);
 void power_destroy(struct power *p, struct bus *pio);
 
 #endif

@@ -103,7 +103,7 @@ add_module() {
 case "$kind" in
 l2)
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-		virtio_pci virtio_mem virtio-rng pvpanic-mmio; do
+		virtio_pci virtio_mem virtio-rng pvpanic-mmio button evdev; do
 		add_module "$m"
 	done
 	install -m 755 "$here/guest/rc.l2" "$root/etc/rc"

@@ -130,3 +130,24 @@ def test_guest_panic_exits_nonzero(vms):
     vm.send("echo c > /proc/sysrq-trigger")
     assert vm.wait_exit(timeout=120) == 1
     assert "memvisor: error: the guest kernel panicked" in vm.log()
+
+
+def test_powerdown_presses_the_acpi_power_button(vms):
+    """system_powerdown reaches the guest as an ACPI power-button press (GED + PNP0C0C)."""
+    from test_virtio_mem import ctl
+
+    vm = vms.start_vm(memory="size=512M", api_socket=True)
+    vm.wait_ready()
+    # The power button's input device; read one event from it in the background.
+    rc, out = vm.run("for d in /sys/class/input/input*; do "
+                     "grep -q 'Power Button' $d/name && ls $d | grep event; done")
+    assert rc == 0 and out.strip().startswith("event"), out
+    ev = out.strip().splitlines()[0]
+    rc, out = vm.run("(dd if=/dev/input/%s bs=24 count=1 of=/tmp/ev 2>/dev/null &) ; echo ok" % ev)
+    assert rc == 0
+    rc, out = ctl(vm, "powerdown")
+    assert rc == 0, out
+    rc, out = vm.run("sleep 2; wc -c < /tmp/ev")
+    assert rc == 0 and int(out.strip()) == 24, out  # one input_event: KEY_POWER
+    vm.poweroff()
+    assert vm.wait_exit() == 0

@@ -304,6 +304,36 @@ static void test_dsdt_s5_and_devices(void **state)
 	free(b);
 }
 
+static void test_dsdt_power_button(void **state)
+{
+	/* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {6} */
+	static const uint8_t irq[] = {0x89, 0x06, 0x00, 0x03, 0x01, 0x06, 0x00, 0x00, 0x00};
+	/* Method(_EVT, 1) { Notify(PWRB, 0x80) } body */
+	static const uint8_t evt[] = {'_', 'E', 'V', 'T', 0x01, 0x86,
+				      'P', 'W', 'R', 'B', 0x0A, 0x80};
+	static const uint8_t pnp0c0c[] = {0x0C, 0x41, 0xD0, 0x0C, 0x0C};
+	struct acpi_machine m;
+	const uint8_t *d;
+	struct built *b;
+	size_t len;
+
+	machine_default(&m, 1);
+	b = build_ok(&m);
+	d = dsdt_of(b);
+	assert_null(memfind(d, le(d + 4, 4), "ACPI0013", 9));
+	free(b);
+
+	m.ged_gsi = 6;
+	b = build_ok(&m);
+	d = dsdt_of(b);
+	len = le(d + 4, 4);
+	assert_non_null(memfind(d, len, "ACPI0013", 9));
+	assert_non_null(memfind(d, len, pnp0c0c, sizeof(pnp0c0c)));
+	assert_non_null(memfind(d, len, irq, sizeof(irq)));
+	assert_non_null(memfind(d, len, evt, sizeof(evt)));
+	free(b);
+}
+
 static void test_dsdt_prt(void **state)
 {
 	static const uint8_t prt[] = {0x08, '_', 'P', 'R', 'T', 0x12};
@@ -685,6 +715,7 @@ int main(void)
 	    cmocka_unit_test(test_fadt),
 	    cmocka_unit_test(test_madt),
 	    cmocka_unit_test(test_dsdt_s5_and_devices),
+	    cmocka_unit_test(test_dsdt_power_button),
 	    cmocka_unit_test(test_dsdt_prt),
 	    cmocka_unit_test(test_dsdt_without_pci),
 	    cmocka_unit_test(test_numa_two_nodes),

@@ -25,9 +25,28 @@ static void fake_post(struct vm_events *e, enum vm_event ev)
 	f->log[f->n++] = ev;
 }
 
+/* Records interrupt line levels. */
+struct fake_irq {
+	struct irq_sink sink;
+	unsigned int gsi[8];
+	int level[8];
+	unsigned int n;
+};
+
+static int fake_irq_set(struct irq_sink *s, unsigned int gsi, int level)
+{
+	struct fake_irq *f = container_of(s, struct fake_irq, sink);
+
+	assert_true(f->n < 8);
+	f->gsi[f->n] = gsi;
+	f->level[f->n++] = level;
+	return 0;
+}
+
 struct rig {
 	struct bus pio;
 	struct fake_events events;
+	struct fake_irq irq;
 	struct power p;
 };
 
@@ -38,7 +57,8 @@ static int setup(void **state)
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(bus_init(&r.pio), 0);
 	r.events.ev.post = fake_post;
-	assert_int_equal(power_init(&r.p, &r.pio, &r.events.ev), 0);
+	r.irq.sink.set = fake_irq_set;
+	assert_int_equal(power_init(&r.p, &r.pio, &r.events.ev, &r.irq.sink), 0);
 	*state = &r;
 	return 0;
 }
@@ -142,7 +162,7 @@ static void test_ports_claimed(void **state)
 	assert_false(bus_read(&r->pio, PVPANIC_PORT + 1, &v, 1));
 	assert_false(bus_read(&r->pio, 0x5F, &v, 1));
 	/* A second set of power devices cannot claim the same ports... */
-	assert_int_equal(power_init(&other, &r->pio, &r->events.ev), -EBUSY);
+	assert_int_equal(power_init(&other, &r->pio, &r->events.ev, &r->irq.sink), -EBUSY);
 	/* ...and its failure leaves the first one working. */
 	assert_int_equal(r->pio.nr, 3);
 	out8(r, ACPI_PM_PORT, 0x34);
@@ -151,11 +171,29 @@ static void test_ports_claimed(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+static void test_power_button_pulses_ged_line(void **state)
+{
+	struct rig *r = *state;
+
+	power_button(&r->p);
+	/* One edge on the GED's line; no lifecycle event: the guest decides. */
+	assert_int_equal(r->irq.n, 2);
+	assert_int_equal(r->irq.gsi[0], POWER_BUTTON_GSI);
+	assert_int_equal(r->irq.level[0], 1);
+	assert_int_equal(r->irq.level[1], 0);
+	assert_int_equal(r->events.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_acpi_poweroff), T(test_acpi_not_poweroff), T(test_acpi_reset),
-	    T(test_i8042),	   T(test_pvpanic),	      T(test_ports_claimed),
+	    cmocka_unit_test_setup_teardown(test_power_button_pulses_ged_line, setup, teardown),
+	    T(test_acpi_poweroff),
+	    T(test_acpi_not_poweroff),
+	    T(test_acpi_reset),
+	    T(test_i8042),
+	    T(test_pvpanic),
+	    T(test_ports_claimed),
 	};
 
 	return cmocka_run_group_tests_name("power", tests, NULL, NULL);
