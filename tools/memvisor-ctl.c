@@ -51,6 +51,8 @@ static const char ctl_usage[] =
     "                                 --wait prints progress until plugged (default timeout\n"
     "                                 60 s) and explains a stall\n"
     "  powerdown | reset | quit       ACPI power button, system reset, stop memvisor\n"
+    "  events [--count N] [--timeout SECONDS]\n"
+    "                                 print QMP events as JSON lines as they arrive\n"
     "\n"
     "--json sends RAW after capabilities negotiation and prints the reply line.\n"
     "SIZE takes K, M, G, T suffixes (binary). Exit codes: 0 ok, 1 QMP error,\n"
@@ -507,6 +509,50 @@ static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
 	return EXIT_TIMEOUT;
 }
 
+/* Prints events as JSON lines until `count` arrived (0: forever) or the timeout passed. */
+static int ctl_events(struct ctl_conn *c, int argc, char **argv)
+{
+	long count = 0, timeout_s = 0, seen = 0;
+	uint64_t end;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			count = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			timeout_s = strtol(argv[++i], NULL, 10);
+		else
+			return EXIT_USAGE;
+	}
+	if (count < 0 || timeout_s < 0)
+		return EXIT_USAGE;
+	end = timeout_s ? ctl_now_ms() + (uint64_t)timeout_s * 1000 : UINT64_MAX;
+	while (!count || seen < count) {
+		uint64_t now = ctl_now_ms();
+		struct json_object *m;
+		struct api_buf text;
+
+		if (now >= end)
+			return EXIT_TIMEOUT;
+		m = ctl_next(c, (int)MV_MIN(end - now, 1000));
+		if (!m) {
+			if (c->broken)
+				return EXIT_CONN;
+			continue;
+		}
+		if (json_object_object_get_ex(m, "event", NULL)) {
+			api_buf_init(&text);
+			api_json_append(&text, m);
+			printf("%s\n", api_buf_str(&text));
+			fflush(stdout);
+			api_buf_free(&text);
+			seen++;
+		}
+		json_object_put(m);
+	}
+	return EXIT_OK;
+}
+
 static int ctl_dispatch(struct ctl_conn *c, int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -525,6 +571,13 @@ static int ctl_dispatch(struct ctl_conn *c, int argc, char **argv)
 		return ctl_simple(c, "system_reset");
 	if (!strcmp(cmd, "quit") && argc == 1)
 		return ctl_simple(c, "quit");
+	if (!strcmp(cmd, "events")) {
+		int rc = ctl_events(c, argc - 1, argv + 1);
+
+		if (rc == EXIT_USAGE)
+			fprintf(stderr, "memvisor-ctl: events [--count N] [--timeout SECONDS]\n");
+		return rc;
+	}
 	fprintf(stderr, "memvisor-ctl: unknown command or wrong arguments: %s (see --help)\n", cmd);
 	return EXIT_USAGE;
 }

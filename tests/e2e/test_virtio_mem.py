@@ -68,10 +68,24 @@ def test_grow_and_shrink_with_rss(vms):
     assert d["x-driver-ready"] is True
     base = memtotal_kib(vm)
 
-    # Grow to 1.25G plugged: synchronous resize, the guest sees it.
+    # Grow to 1.25G plugged: synchronous resize, the guest sees it. A second
+    # client listens for events meanwhile.
+    evfile = "%s/events.json" % vm.l1.vm_dir
+    vm.l1.run("(memvisor-ctl --socket %s events --timeout 25 > %s 2>&1 &)" % (vm.api_socket, evfile))
     rc, out = ctl(vm, "resize", "--id", "mem0", "1280M", "--wait", "--timeout", "120")
     assert rc == 0, out
     assert plugged(vm, "mem0") == 1280 * MiB
+    time.sleep(2.5)  # the rate limiter delivers the latest size within a second
+    rc, out = vm.l1.run("cat %s" % evfile)
+    events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    sizes = [e["data"]["size"] for e in events if e["event"] == "MEMORY_DEVICE_SIZE_CHANGE"]
+    assert sizes and sizes[-1] == 1280 * MiB, out
+    e = events[-1]
+    assert set(e["data"]) == {"id", "size", "qom-path"} and e["data"]["id"] == "mem0", e
+    assert e["data"]["qom-path"] == "/machine/peripheral/mem0" and set(e["timestamp"]) == {
+        "seconds", "microseconds"}, e
+    # (The one-per-second limit is unit-tested: timestamps say when a change
+    # happened, as QEMU's do, not when the coalesced event was sent.)
     grown = wait_for("MemTotal to grow", lambda: memtotal_kib(vm) >= base + 1000 * 1024 and memtotal_kib(vm))
     assert grown - base <= 1024 * 1024 + 1024, (base, grown)
     summary = qmp(vm, "query-memory-size-summary")["return"]
