@@ -62,14 +62,6 @@ static void acpi_gas_io8(struct aml *t, uint16_t port)
 	aml_le(t, port, 8);
 }
 
-static void acpi_put(uint8_t *p, uint64_t v, unsigned int n)
-{
-	while (n--) {
-		*p++ = v;
-		v >>= 8;
-	}
-}
-
 static void acpi_build_fadt(struct aml *t, uint64_t dsdt)
 {
 	size_t base = t->len;
@@ -81,9 +73,9 @@ static void acpi_build_fadt(struct aml *t, uint64_t dsdt)
 	if (t->err)
 		return;
 	f = t->buf + base;
-	acpi_put(f + 40, dsdt < 4 * GiB ? dsdt : 0, 4);
-	acpi_put(f + 109, FADT_BOOT_NO_VGA | FADT_BOOT_NO_CMOS, 2);
-	acpi_put(f + 112,
+	le_put(f + 40, dsdt < 4 * GiB ? dsdt : 0, 4);
+	le_put(f + 109, FADT_BOOT_NO_VGA | FADT_BOOT_NO_CMOS, 2);
+	le_put(f + 112,
 		 FADT_F_HW_REDUCED | FADT_F_RESET_REG | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON, 4);
 	/* Reset, sleep control and sleep status share the power device's port. */
 	t->len = base + 116;
@@ -92,7 +84,7 @@ static void acpi_build_fadt(struct aml *t, uint64_t dsdt)
 	f = t->buf + base;
 	f[128] = ACPI_RESET_VAL;
 	f[131] = 3; /* FADT minor version */
-	acpi_put(f + 140, dsdt, 8);
+	le_put(f + 140, dsdt, 8);
 	t->len = base + 244;
 	acpi_gas_io8(t, ACPI_PM_PORT);
 	acpi_gas_io8(t, ACPI_PM_PORT);
@@ -414,8 +406,8 @@ int acpi_build(const struct acpi_machine *m, uint64_t gpa, uint8_t *buf, size_t 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, "MEMVSR", 6);
 	rsdp[15] = 2; /* revision: ACPI 2.0+, XSDT */
-	acpi_put(rsdp + 20, 36, 4);
-	acpi_put(rsdp + 24, xsdt, 8);
+	le_put(rsdp + 20, 36, 4);
+	le_put(rsdp + 24, xsdt, 8);
 	rsdp[8] = -acpi_sum(rsdp, 20);
 	rsdp[32] = -acpi_sum(rsdp, 36);
 	memcpy(buf, t.buf, t.len);

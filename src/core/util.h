@@ -39,6 +39,24 @@ static inline bool is_aligned(uint64_t v, uint64_t a)
 	return (v & (a - 1)) == 0;
 }
 
+/* Little-endian fields of n bytes (1 to 8) in device registers and firmware tables. */
+static inline void le_put(uint8_t *p, uint64_t v, unsigned int n)
+{
+	while (n--) {
+		*p++ = v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t le_get(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
 /* True when [base, base+len) does not wrap around 2^64. */
 static inline bool range_ok(uint64_t base, uint64_t len)
 {

@@ -14,18 +14,6 @@
 #define PCI_INT_LINE	   0x3C
 #define PCI_INT_PIN	   0x3D
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
 void pci_dev_init(struct pci_dev *d, const struct pci_dev_ops *ops, const char *name,
 		  uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision,
 		  uint16_t subsys_vendor, uint16_t subsys_id)
@@ -33,16 +21,16 @@ void pci_dev_init(struct pci_dev *d, const struct pci_dev_ops *ops, const char *
 	memset(d, 0, sizeof(*d));
 	d->ops = ops;
 	d->name = name;
-	put16(d->cfg + 0x00, vendor);
-	put16(d->cfg + 0x02, device);
+	le_put(d->cfg + 0x00, vendor, 2);
+	le_put(d->cfg + 0x02, device, 2);
 	d->cfg[0x08] = revision;
 	d->cfg[0x09] = class_code;
 	d->cfg[0x0A] = class_code >> 8;
 	d->cfg[0x0B] = class_code >> 16;
-	put16(d->cfg + 0x2C, subsys_vendor);
-	put16(d->cfg + 0x2E, subsys_id);
+	le_put(d->cfg + 0x2C, subsys_vendor, 2);
+	le_put(d->cfg + 0x2E, subsys_id, 2);
 	/* Command: I/O, memory, bus master, INTx disable are the guest's to set. */
-	put16(d->wmask + PCI_COMMAND, 0x0407);
+	le_put(d->wmask + PCI_COMMAND, 0x0407, 2);
 	d->wmask[PCI_INT_LINE] = 0xFF;
 }
 
@@ -104,7 +92,7 @@ static void pci_bar_place(struct pci_host *h, struct pci_bar *b, uint64_t addr)
 	uint64_t old = b->placed ? b->addr : 0;
 
 	/* Before the early return: restoring the address after sizing must replace the mask. */
-	put32(b->dev->cfg + PCI_BAR0 + 4 * b->idx, (uint32_t)addr);
+	le_put(b->dev->cfg + PCI_BAR0 + 4 * b->idx, (uint32_t)addr, 4);
 	if (b->placed && addr == b->addr)
 		return;
 	if (b->placed)
@@ -197,7 +185,7 @@ static void pci_bar_cfg_write(struct pci_dev *d, unsigned int idx, uint32_t val)
 		return;
 	if (val == 0xFFFFFFFF) {
 		/* Sizing: report the size mask; the BAR stays decoded where it was. */
-		put32(d->cfg + PCI_BAR0 + 4 * idx, ~(b->size - 1));
+		le_put(d->cfg + PCI_BAR0 + 4 * idx, ~(b->size - 1), 4);
 		return;
 	}
 	pci_bar_place(d->host, b, val & ~(uint32_t)(b->size - 1));

@@ -22,24 +22,6 @@
 #define VIRTIO_PCI_CAP_DEVICE 4
 #define VIRTIO_PCI_CAP_PCI    5
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v);
-	put32(p + 4, v >> 32);
-}
-
 static uint32_t virtio_pci_class(uint32_t device_id)
 {
 	/* As QEMU's virtio-*-pci: rng is "unclassified, other", the rest "other". */
@@ -105,26 +87,26 @@ static void virtio_pci_common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_PC
 	struct virtq *q = virtio_pci_selected(vp);
 
 	memset(img, 0, VIRTIO_PCI_COMMON_LEN);
-	put32(img + VIRTIO_PCI_DFSELECT, vp->dfselect);
+	le_put(img + VIRTIO_PCI_DFSELECT, vp->dfselect, 4);
 	if (vp->dfselect < 2)
-		put32(img + VIRTIO_PCI_DF, d->host_features >> (32 * vp->dfselect));
-	put32(img + VIRTIO_PCI_GFSELECT, vp->gfselect);
+		le_put(img + VIRTIO_PCI_DF, d->host_features >> (32 * vp->dfselect), 4);
+	le_put(img + VIRTIO_PCI_GFSELECT, vp->gfselect, 4);
 	if (vp->gfselect < 2)
-		put32(img + VIRTIO_PCI_GF, d->driver_features >> (32 * vp->gfselect));
-	put16(img + VIRTIO_PCI_MSIX_CONFIG, VIRTIO_PCI_NO_VECTOR);
-	put16(img + VIRTIO_PCI_NUM_QUEUES, d->ops->num_queues);
+		le_put(img + VIRTIO_PCI_GF, d->driver_features >> (32 * vp->gfselect), 4);
+	le_put(img + VIRTIO_PCI_MSIX_CONFIG, VIRTIO_PCI_NO_VECTOR, 2);
+	le_put(img + VIRTIO_PCI_NUM_QUEUES, d->ops->num_queues, 2);
 	img[VIRTIO_PCI_STATUS] = d->status;
 	img[VIRTIO_PCI_CFG_GEN] = d->config_generation;
-	put16(img + VIRTIO_PCI_Q_SELECT, vp->queue_select);
-	put16(img + VIRTIO_PCI_Q_MSIX, VIRTIO_PCI_NO_VECTOR);
+	le_put(img + VIRTIO_PCI_Q_SELECT, vp->queue_select, 2);
+	le_put(img + VIRTIO_PCI_Q_MSIX, VIRTIO_PCI_NO_VECTOR, 2);
 	if (!q)
 		return; /* size 0: no such queue */
-	put16(img + VIRTIO_PCI_Q_SIZE, q->size);
-	put16(img + VIRTIO_PCI_Q_ENABLE, q->enabled);
-	put16(img + VIRTIO_PCI_Q_NOTIFY_OFF, vp->queue_select);
-	put64(img + VIRTIO_PCI_Q_DESC, q->desc);
-	put64(img + VIRTIO_PCI_Q_DRIVER, q->avail);
-	put64(img + VIRTIO_PCI_Q_DEVICE, q->used);
+	le_put(img + VIRTIO_PCI_Q_SIZE, q->size, 2);
+	le_put(img + VIRTIO_PCI_Q_ENABLE, q->enabled, 2);
+	le_put(img + VIRTIO_PCI_Q_NOTIFY_OFF, vp->queue_select, 2);
+	le_put(img + VIRTIO_PCI_Q_DESC, q->desc, 8);
+	le_put(img + VIRTIO_PCI_Q_DRIVER, q->avail, 8);
+	le_put(img + VIRTIO_PCI_Q_DEVICE, q->used, 8);
 }
 
 /* A 64-bit queue address written whole or as two 32-bit halves. */
@@ -324,10 +306,10 @@ static int virtio_pci_add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off,
 	uint8_t cap[20] = {PCI_CAP_ID_VNDR, 0, 16 + extra, type, 0 /* BAR0 */};
 	int at;
 
-	put32(cap + 8, off);
-	put32(cap + 12, len);
+	le_put(cap + 8, off, 4);
+	le_put(cap + 12, len, 4);
 	if (type == VIRTIO_PCI_CAP_NOTIFY)
-		put32(cap + 16, VIRTIO_PCI_NOTIFY_MULT);
+		le_put(cap + 16, VIRTIO_PCI_NOTIFY_MULT, 4);
 	at = pci_dev_add_cap(&vp->pci, cap, 16 + extra);
 	if (at < 0)
 		return at;

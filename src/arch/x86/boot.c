@@ -33,41 +33,24 @@
 #define LOADED_HIGH   0x01
 #define XLF_KERNEL_64 0x01
 
-static uint64_t rd(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
-static void wr(uint8_t *p, uint64_t v, unsigned int n)
-{
-	while (n--) {
-		*p++ = v;
-		v >>= 8;
-	}
-}
-
 int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *bz, char *err,
 		      size_t errlen)
 {
 	unsigned int sects;
 
 	memset(bz, 0, sizeof(*bz));
-	if (len < 0x270 || rd(img + HDR_BOOT_FLAG, 2) != 0xAA55 ||
-	    rd(img + HDR_MAGIC, 4) != 0x53726448) {
+	if (len < 0x270 || le_get(img + HDR_BOOT_FLAG, 2) != 0xAA55 ||
+	    le_get(img + HDR_MAGIC, 4) != 0x53726448) {
 		snprintf(err, errlen, "not a bzImage (no Linux boot header)");
 		return -EINVAL;
 	}
-	bz->version = rd(img + HDR_VERSION, 2);
+	bz->version = le_get(img + HDR_VERSION, 2);
 	if (bz->version < 0x020C) {
 		snprintf(err, errlen, "boot protocol %u.%02u is too old (need 2.12)",
 			 bz->version >> 8, bz->version & 0xFF);
 		return -EINVAL;
 	}
-	if (!(img[HDR_LOADFLAGS] & LOADED_HIGH) || !(rd(img + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64)) {
+	if (!(img[HDR_LOADFLAGS] & LOADED_HIGH) || !(le_get(img + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64)) {
 		snprintf(err, errlen, "kernel has no 64-bit entry point");
 		return -EINVAL;
 	}
@@ -78,10 +61,10 @@ int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *bz, ch
 		return -EINVAL;
 	}
 	bz->pm_size = len - bz->pm_offset;
-	bz->initrd_addr_max = rd(img + HDR_INITRD_MAX, 4);
-	bz->cmdline_size = rd(img + HDR_CMDLINE_SIZE, 4);
-	bz->pref_address = rd(img + HDR_PREF_ADDRESS, 8);
-	bz->init_size = rd(img + HDR_INIT_SIZE, 4);
+	bz->initrd_addr_max = le_get(img + HDR_INITRD_MAX, 4);
+	bz->cmdline_size = le_get(img + HDR_CMDLINE_SIZE, 4);
+	bz->pref_address = le_get(img + HDR_PREF_ADDRESS, 8);
+	bz->init_size = le_get(img + HDR_INIT_SIZE, 4);
 	/* The header ends where the jump at 0x200 says; copying more wipes the sentinel. */
 	bz->hdr_end = HDR_JUMP + 2 + img[HDR_JUMP + 1];
 	if (bz->hdr_end > len || bz->hdr_end > 0x290)
@@ -218,20 +201,20 @@ int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, cha
 	memset(bp, 0, BP_SIZE);
 	memcpy(bp + HDR_SETUP_SECTS, b->kernel + HDR_SETUP_SECTS, bz.hdr_end - HDR_SETUP_SECTS);
 	bp[HDR_TYPE_OF_LOADER] = 0xFF;
-	wr(bp + HDR_CMD_LINE_PTR, X86_BOOT_CMDLINE, 4);
-	wr(bp + BP_EXT_CMD_LINE_PTR, 0, 4);
-	wr(bp + HDR_RAMDISK_IMAGE, initrd_gpa, 4);
-	wr(bp + HDR_RAMDISK_SIZE, b->initrd_len, 4);
-	wr(bp + BP_EXT_RAMDISK_IMAGE, initrd_gpa >> 32, 4);
-	wr(bp + BP_EXT_RAMDISK_SIZE, (uint64_t)b->initrd_len >> 32, 4);
-	wr(bp + BP_ACPI_RSDP, b->rsdp, 8);
+	le_put(bp + HDR_CMD_LINE_PTR, X86_BOOT_CMDLINE, 4);
+	le_put(bp + BP_EXT_CMD_LINE_PTR, 0, 4);
+	le_put(bp + HDR_RAMDISK_IMAGE, initrd_gpa, 4);
+	le_put(bp + HDR_RAMDISK_SIZE, b->initrd_len, 4);
+	le_put(bp + BP_EXT_RAMDISK_IMAGE, initrd_gpa >> 32, 4);
+	le_put(bp + BP_EXT_RAMDISK_SIZE, (uint64_t)b->initrd_len >> 32, 4);
+	le_put(bp + BP_ACPI_RSDP, b->rsdp, 8);
 	bp[BP_E820_ENTRIES] = b->nr_e820;
 	for (i = 0; i < b->nr_e820; i++) {
 		uint8_t *e = bp + BP_E820_TABLE + 20 * i;
 
-		wr(e, b->e820[i].addr, 8);
-		wr(e + 8, b->e820[i].size, 8);
-		wr(e + 16, b->e820[i].type, 4);
+		le_put(e, b->e820[i].addr, 8);
+		le_put(e + 8, b->e820[i].size, 8);
+		le_put(e + 16, b->e820[i].type, 4);
 	}
 
 	p = gmem_hva(m, X86_BOOT_GDT, 32);
