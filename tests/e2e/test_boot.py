@@ -65,10 +65,25 @@ def test_reboot_boots_again(vms):
 
 
 def test_cpus_boot_4(vms):
+    """SMP, ACPI and the virtio-pci transport with the stock kernel and console=ttyS0 only."""
     vm = vms.start_vm(memory="size=512M", cpus=4)
     vm.wait_ready()
     rc, out = vm.run("nproc")
     assert rc == 0 and out.strip() == "4"
+    rc, out = vm.run("cat /proc/cmdline; dmesg | grep -E 'ACPI: (RSDP|XSDT|FACP|DSDT|APIC)'")
+    assert rc == 0, out
+    for table in ("RSDP", "XSDT", "FACP", "DSDT", "APIC"):
+        assert "ACPI: " + table in out, out
+    assert "pci=" not in out.splitlines()[0] and "acpi=" not in out.splitlines()[0], out
+    # virtio-rng over virtio-pci: 64 random bytes through the virtqueue, not all equal.
+    rc, out = vm.run("cat /sys/class/misc/hw_random/rng_current; "
+                     "head -c 64 /dev/hwrng | od -An -tx1 | tr -s ' ' '\\n' | sort -u | wc -l")
+    assert rc == 0, out
+    lines = out.split()
+    assert lines[0].startswith("virtio_rng"), out
+    assert int(lines[-1]) > 16, out
+    vm.poweroff()
+    assert vm.wait_exit() == 0
 
 
 # ---------------------------------------------------------------------------
