@@ -73,6 +73,28 @@ def parse_reply(data, prefix, cid):
     return int(end.group(1)), out
 
 
+_SMAPS_HEAD = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+ ?(.*)$")
+
+
+def parse_smaps(text):
+    """/proc/PID/smaps as a list of mappings, each a dict: start, end (ints),
+    perms ("rw-s"), path ("" for anonymous), flags (the VmFlags set) and
+    every "Field: N kB" line as field -> KiB (Size, Rss, KernelPageSize...)."""
+    maps = []
+    for line in text.replace("\r", "").splitlines():
+        m = _SMAPS_HEAD.match(line)
+        if m:
+            maps.append({"start": int(m.group(1), 16), "end": int(m.group(2), 16),
+                         "perms": m.group(3), "path": m.group(4).strip(), "flags": set()})
+        elif maps and line.startswith("VmFlags:"):
+            maps[-1]["flags"] = set(line.split()[1:])
+        elif maps:
+            f = re.match(r"(\w+):\s+(\d+) kB$", line)
+            if f:
+                maps[-1][f.group(1)] = int(f.group(2))
+    return maps
+
+
 # --------------------------------------------------------------------------
 # Building what L1 boots
 
@@ -541,6 +563,13 @@ class VM:
         if rc != 0:
             raise RigError("%s: no /proc/%d (exited?)" % (self.name, self.pid))
         return int(out.split()[1])
+
+    def smaps(self):
+        """The VMM's /proc/PID/smaps in L1, parsed (see parse_smaps)."""
+        rc, out = self.l1.run("cat /proc/%d/smaps" % self.pid, timeout=30)
+        if rc != 0:
+            raise RigError("%s: no /proc/%d/smaps (exited?)" % (self.name, self.pid))
+        return parse_smaps(out)
 
     def meminfo(self):
         """The guest's /proc/meminfo as {field: KiB}."""
