@@ -76,7 +76,7 @@ static void acpi_build_fadt(struct aml *t, uint64_t dsdt)
 	le_put(f + 40, dsdt < 4 * GiB ? dsdt : 0, 4);
 	le_put(f + 109, FADT_BOOT_NO_VGA | FADT_BOOT_NO_CMOS, 2);
 	le_put(f + 112,
-		 FADT_F_HW_REDUCED | FADT_F_RESET_REG | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON, 4);
+	       FADT_F_HW_REDUCED | FADT_F_RESET_REG | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON, 4);
 	/* Reset, sleep control and sleep status share the power device's port. */
 	t->len = base + 116;
 	acpi_gas_io8(t, ACPI_PM_PORT);

@@ -82,6 +82,11 @@ static int host_check_file(const char *path, struct config_file_info *info, char
 		snprintf(why, whylen, "%s", strerror(e));
 		return -e;
 	}
+	/* "dir/" names a directory, which must exist: it would not be created. */
+	if (path[0] && path[strlen(path) - 1] == '/') {
+		snprintf(why, whylen, "directory does not exist");
+		return -ENOENT;
+	}
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		snprintf(why, whylen, "path too long");
 		return -ENAMETOOLONG;

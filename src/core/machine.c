@@ -85,6 +85,11 @@ int machine_load_images(struct machine *m, struct mv_config *cfg)
 		mv_err("--kernel %s: %s", cfg->kernel, err);
 		return ret;
 	}
+	if (cfg->cmdline && bz.cmdline_size && strlen(cfg->cmdline) > bz.cmdline_size) {
+		mv_err("--cmdline is %zu bytes, this kernel accepts %u", strlen(cfg->cmdline),
+		       bz.cmdline_size);
+		return -EINVAL;
+	}
 	if (cfg->initramfs)
 		ret = machine_read_file("--initramfs", cfg->initramfs, &m->initrd, &m->initrd_len);
 	if (ret)
@@ -761,8 +766,13 @@ void machine_destroy(struct machine *m)
 		loop_destroy(&m->loop);
 	if (m->serial_out_fd >= 0)
 		close(m->serial_out_fd);
-	for (i = 0; i < m->nr_backends; i++)
-		backend_destroy(&m->backends[i]);
+	/* A VM that never booted leaves no files behind; one that ran keeps its data. */
+	for (i = 0; i < m->nr_backends; i++) {
+		if (m->boots)
+			backend_destroy(&m->backends[i]);
+		else
+			backend_abandon(&m->backends[i]);
+	}
 	free(m->kernel);
 	free(m->initrd);
 }

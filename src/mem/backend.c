@@ -586,6 +586,9 @@ int backend_create(const struct backend_spec *spec, struct backend *out, char *e
 		if (ret)
 			goto fail;
 	}
+	out->created = acq.created;
+	out->extended = acq.extended;
+	out->orig_size = acq.orig_size;
 	return 0;
 
 fail:
@@ -611,6 +614,19 @@ void backend_destroy(struct backend *b)
 		close(b->fd);
 	b->hva = NULL;
 	b->fd = -1;
+}
+
+void backend_abandon(struct backend *b)
+{
+	const struct backend_spec *s = &b->spec;
+
+	if (b->extended && b->fd >= 0 && ftruncate(b->fd, (off_t)b->orig_size))
+		mv_warn("%s: file=%s: could not shrink back to %" PRIu64 " bytes", s->opt, s->path,
+			b->orig_size);
+	if (b->created && s->path)
+		unlink(s->path);
+	b->created = b->extended = false;
+	backend_destroy(b);
 }
 
 void backend_get_stats(const struct backend *b, struct backend_stats *out)

@@ -73,10 +73,14 @@ struct backend {
 	struct backend_spec spec; /* page_size resolved; hugetlb set for hugetlbfs files */
 	uint8_t *hva;
 	uint64_t size;
-	int fd;			    /* -1 for anonymous memory */
-	bool map_shared;	    /* the mapping is MAP_SHARED (hugetlb memfds always are) */
-	bool tmpfile;		    /* file= named a directory: an unlinked file in it */
-	bool discard_zeroes;	    /* false only for private file mappings, see above */
+	int fd;		     /* -1 for anonymous memory */
+	bool map_shared;     /* the mapping is MAP_SHARED (hugetlb memfds always are) */
+	bool tmpfile;	     /* file= named a directory: an unlinked file in it */
+	bool discard_zeroes; /* false only for private file mappings, see above */
+	/* What creation did to a file= file, so a VM that never started can undo it. */
+	bool created;
+	bool extended;
+	uint64_t orig_size;
 	struct backend_stats stats; /* updated atomically; read with backend_get_stats */
 };
 
@@ -98,6 +102,11 @@ int backend_specs_from_config(const struct mv_config *cfg, const struct layout *
 int backend_create(const struct backend_spec *spec, struct backend *out, char *err, size_t errlen);
 /* Unmap and close; safe on a zeroed or failed backend. */
 void backend_destroy(struct backend *b);
+/*
+ * For a VM that failed before it ran: destroy, and undo what creation did to
+ * a file= file (remove a file it created, shrink one it grew).
+ */
+void backend_abandon(struct backend *b);
 
 /*
  * Give [offset, offset+len) back to the host (page_size aligned). After it

@@ -50,7 +50,8 @@ int x86_bzimage_parse(const uint8_t *img, size_t len, struct x86_bzimage *bz, ch
 			 bz->version >> 8, bz->version & 0xFF);
 		return -EINVAL;
 	}
-	if (!(img[HDR_LOADFLAGS] & LOADED_HIGH) || !(le_get(img + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64)) {
+	if (!(img[HDR_LOADFLAGS] & LOADED_HIGH) ||
+	    !(le_get(img + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64)) {
 		snprintf(err, errlen, "kernel has no 64-bit entry point");
 		return -EINVAL;
 	}
