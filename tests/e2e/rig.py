@@ -22,6 +22,7 @@ import os
 import re
 import select
 import shlex
+import sys
 import shutil
 import socket
 import subprocess
@@ -488,11 +489,39 @@ class VM:
             raise self._not_ready[1]
         timeout = timeout or scaled(120)
         try:
-            self._wait_ready(timeout, count)
+            try:
+                self._wait_ready(timeout, count)
+            except RigError:
+                if not self._early_triple_fault(count):
+                    raise
+                self._wait_ready(timeout, count)
         except RigError as e:
             self._not_ready = (count, e)
             raise
         return self.boot_ids()
+
+    def _early_triple_fault(self, count):
+        """The nested rig's one known flake: under heavy load the emulated SVM
+        (TCG) rarely lets a guest triple-fault while the kernel sets up
+        XSAVE/alternatives, before userspace (QEMU guests in L1 share the
+        XSAVE quirk, see tests/e2e/README.md). Only for a first boot that died
+        that way before any ready marker: start the same VMM once more, and
+        say so. Anything else fails the test as before."""
+        if count != 1 or getattr(self, "_restarted", False):
+            return False
+        log = self.log()
+        if "triple-faulted" not in log or "__MV_READY" in log:
+            return False
+        print("rig: %s: guest triple-faulted during early boot (nested-SVM quirk); "
+              "restarting it once" % self.name, file=sys.stderr)
+        self._restarted = True
+        self.name = self.name + "r"
+        rc, out = self.l1.run("mv-vm start %s %s" % (self.name, " ".join(shlex.quote(a) for a in self.argv)),
+                              timeout=20)
+        if rc != 0 or not out.strip().isdigit():
+            raise RigError("could not restart %s: %s" % (self.name, out))
+        self.pid = int(out.strip())
+        return True
 
     def _wait_ready(self, timeout, count):
         # The whole boot id, so a marker still arriving does not count.
