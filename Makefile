@@ -54,6 +54,12 @@ unit-asan:
 	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  unit
 
+# The VMM itself under ASan+UBSan (dynamic: the nested rig copies its libraries).
+vmm-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan-vmm LDSTATIC= \
+	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  all
+
 e2e: all
 	@tests/e2e/run.sh
 
@@ -75,6 +81,6 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit unit-build unit-asan e2e test fuzz bench format format-check clean
+.PHONY: all unit unit-build unit-asan vmm-asan e2e test fuzz bench format format-check clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:

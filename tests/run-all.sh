@@ -44,7 +44,15 @@ if [ -x fuzz/run.sh ]; then
 	run fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" fuzz/run.sh
 fi
 if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then
-	run e2e tests/e2e/run.sh
+	# The full hostile-guest campaign (4096 pages) and the QEMU comparison are
+	# figures for the README: MEMVISOR_E2E_MEASURE=1 runs them. CI writes 512
+	# pages, still 4x what the RSS bound needs to catch a guest gaining memory.
+	if [ "${MEMVISOR_E2E_MEASURE:-0}" = 1 ]; then
+		run e2e tests/e2e/run.sh
+	else
+		MEMVISOR_E2E_HOSTILE_PAGES=${MEMVISOR_E2E_HOSTILE_PAGES:-512} \
+			run e2e tests/e2e/run.sh -m "not measure"
+	fi
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

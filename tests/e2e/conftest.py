@@ -24,6 +24,8 @@ import rig  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "qemu: runs QEMU -accel kvm inside L1 (rig self-test, comparisons)")
+    config.addinivalue_line("markers", "measure: records a figure for the README (slow); "
+                            "deselected by tests/run-all.sh unless MEMVISOR_E2E_MEASURE=1")
 
 
 @pytest.hookimpl(hookwrapper=True)

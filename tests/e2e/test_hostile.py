@@ -254,6 +254,7 @@ def test_shrink_unmaps_unplugged_blocks(vms):
 
 
 @pytest.mark.qemu
+@pytest.mark.measure
 def test_hostile_guest_against_qemu(vms, l1):
     """The same writes against QEMU 7.2 in L1: a measurement for the
     comparison (RSS growth, whether values read back), asserting only that
