@@ -8,6 +8,7 @@ import time
 import pytest
 
 import rig
+from mvctl import ctl
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -149,8 +150,6 @@ def test_guest_panic_exits_nonzero(vms):
 
 def test_powerdown_presses_the_acpi_power_button(vms):
     """system_powerdown reaches the guest as an ACPI power-button press (GED + PNP0C0C)."""
-    from test_virtio_mem import ctl
-
     vm = vms.start_vm(memory="size=512M", api_socket=True)
     vm.wait_ready()
     # The power button's input device; read one event from it in the background.

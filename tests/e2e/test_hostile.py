@@ -18,7 +18,6 @@ same whether or not the access exits to the VMM), so the 4096 writes take
 (a multiple of 16; for quick runs, the figures then say so).
 """
 
-import json
 import os
 import re
 import time
@@ -26,6 +25,7 @@ import time
 import pytest
 
 import rig
+from mvctl import qmp_at, wait_for
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -38,34 +38,11 @@ READ_STEP = 16
 HOSTILE_CMDLINE = "mv.nomods iomem=relaxed"
 
 
-def qmp(host, sock, execute, **arguments):
-    """One QMP exchange through memvisor-ctl --json inside L1 (works against
-    memvisor and QEMU alike); returns the reply object."""
-    msg = {"execute": execute}
-    if arguments:
-        msg["arguments"] = arguments
-    rc, out = host.run("memvisor-ctl --socket %s --json '%s'" % (sock, json.dumps(msg)), timeout=60)
-    lines = [l for l in out.splitlines() if l.startswith("{")]
-    assert lines, "no QMP reply from %s: rc=%d %r" % (sock, rc, out)
-    return json.loads(lines[-1])
-
-
 def device(host, sock):
     """The one memory device's query-memory-devices data."""
-    ret = qmp(host, sock, "query-memory-devices")["return"]
+    ret = qmp_at(host, sock, "query-memory-devices")["return"]
     assert len(ret) == 1 and ret[0]["type"] == "virtio-mem", ret
     return ret[0]["data"]
-
-
-def wait_for(what, fn, timeout=90, interval=1.0):
-    deadline = time.monotonic() + rig.scaled(timeout)
-    value = None
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail("timed out waiting for %s (last: %r)" % (what, value))
 
 
 def value_for(page):

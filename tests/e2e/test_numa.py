@@ -6,7 +6,7 @@ on node 1.
 """
 import re
 
-from test_virtio_mem import ctl, devices, wait_for
+from mvctl import ctl, devices, wait_for
 
 MiB = 1 << 20
 

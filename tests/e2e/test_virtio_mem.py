@@ -7,48 +7,15 @@ and the VMM's RSS in L1.
 import json
 import time
 
-import pytest
+
+from mvctl import ctl, devices, qmp, wait_for
 
 MiB = 1 << 20
 GiB = 1 << 30
 
 
-def ctl(vm, *args, timeout=120):
-    """memvisor-ctl against the VM's socket, inside L1; returns (rc, output)."""
-    cmd = "memvisor-ctl --socket %s %s" % (vm.api_socket, " ".join(args))
-    return vm.l1.run(cmd, timeout=timeout)
-
-
-def qmp(vm, execute, **arguments):
-    """One raw QMP exchange through memvisor-ctl --json; returns the reply object."""
-    msg = {"execute": execute}
-    if arguments:
-        msg["arguments"] = arguments
-    rc, out = ctl(vm, "--json", "'%s'" % json.dumps(msg))
-    lines = [l for l in out.splitlines() if l.startswith("{")]
-    assert lines, "no QMP reply: rc=%d %r" % (rc, out)
-    return json.loads(lines[-1])
-
-
-def devices(vm):
-    reply = qmp(vm, "query-memory-devices")
-    return {d["data"]["id"]: d["data"] for d in reply["return"]}
-
-
 def memtotal_kib(vm):
     return vm.meminfo()["MemTotal"]
-
-
-def wait_for(what, fn, timeout=90, interval=1.0):
-    """Polls fn() until it returns a true value; fails with `what` on timeout."""
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail("timed out waiting for %s (last: %r)" % (what, value))
 
 
 def plugged(vm, dev):

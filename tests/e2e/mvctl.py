@@ -1,0 +1,47 @@
+"""Talking to a VMM's control socket from the tests, through memvisor-ctl
+inside L1 (it speaks QMP to memvisor and to QEMU alike)."""
+import json
+import time
+
+import pytest
+
+import rig
+
+
+def ctl(vm, *args, timeout=120):
+    """memvisor-ctl against the VM's --api-socket; returns (rc, output)."""
+    cmd = "memvisor-ctl --socket %s %s" % (vm.api_socket, " ".join(args))
+    return vm.l1.run(cmd, timeout=timeout)
+
+
+def qmp_at(host, sock, execute, **arguments):
+    """One raw QMP exchange with the server at `sock`; returns the reply object."""
+    msg = {"execute": execute}
+    if arguments:
+        msg["arguments"] = arguments
+    rc, out = host.run("memvisor-ctl --socket %s --json '%s'" % (sock, json.dumps(msg)), timeout=60)
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    assert lines, "no QMP reply from %s: rc=%d %r" % (sock, rc, out)
+    return json.loads(lines[-1])
+
+
+def qmp(vm, execute, **arguments):
+    return qmp_at(vm.l1, vm.api_socket, execute, **arguments)
+
+
+def devices(vm):
+    """{id: query-memory-devices data} of a memvisor VM."""
+    reply = qmp(vm, "query-memory-devices")
+    return {d["data"]["id"]: d["data"] for d in reply["return"]}
+
+
+def wait_for(what, fn, timeout=90, interval=1.0):
+    """Polls fn() until it returns a true value; fails with `what` on timeout."""
+    deadline = time.monotonic() + rig.scaled(timeout)
+    value = None
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail("timed out waiting for %s (last: %r)" % (what, value))
