@@ -320,6 +320,9 @@ int vm_reset_vcpus(struct vm *vm, uint64_t entry, uint64_t boot_params)
 		    .mp_state = i ? KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE,
 		};
 
+		ret = x86_vcpu_set_apic_base(v->fd, i == 0);
+		if (ret)
+			return ret;
 		if (ioctl(v->fd, KVM_SET_LAPIC, &v->lapic0) < 0)
 			return -errno;
 		ret = x86_vcpu_reset(v->fd);

@@ -194,10 +194,26 @@ int x86_vcpu_init(int vcpu_fd, const struct kvm_cpuid2 *sup, unsigned int id, un
 	return ret;
 }
 
+int x86_vcpu_set_apic_base(int vcpu_fd, bool bsp)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	/* xAPIC mode, enabled: a rebooted guest must not find the x2APIC mode
+	 * its previous kernel chose. */
+	sregs.apic_base = 0xFEE00000ULL | 0x800 | (bsp ? 0x100 : 0);
+	return ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0 ? -errno : 0;
+}
+
 int x86_vcpu_reset(int vcpu_fd)
 {
+	struct kvm_xcrs xcrs = {.nr_xcrs = 1, .xcrs = {{.xcr = 0, .value = 1}}};
 	int ret = x86_set_msrs(vcpu_fd);
 
+	/* XCR0 back to x87 only, as at power-on (the old kernel enabled more). */
+	if (!ret && ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs) < 0 && errno != EINVAL)
+		ret = -errno;
 	return ret ? ret : x86_set_lint(vcpu_fd);
 }
 

@@ -24,7 +24,9 @@ struct kvm_cpuid_entry2 *x86_cpuid_find(struct kvm_cpuid2 *c, uint32_t function,
 
 /* CPUID of a new vCPU (set once, before it first runs). */
 int x86_vcpu_init(int vcpu_fd, const struct kvm_cpuid2 *sup, unsigned int id, unsigned int ncpus);
-/* Boot MSRs and LAPIC LINT pins, at power-on and at every reset. */
+/* APIC base MSR at its power-on value (xAPIC, enabled, BSP flag); before KVM_SET_LAPIC. */
+int x86_vcpu_set_apic_base(int vcpu_fd, bool bsp);
+/* Boot MSRs, XCR0 and LAPIC LINT pins, at power-on and at every reset. */
 int x86_vcpu_reset(int vcpu_fd);
 /* The boot CPU's registers for the 64-bit boot protocol entry. */
 int x86_vcpu_boot_regs(int vcpu_fd, uint64_t entry, uint64_t boot_params);
