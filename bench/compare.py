@@ -69,10 +69,17 @@ class Target:
             )
             self.sock, self.dev = self.vm.api_socket, "mem0"
         else:
-            # maxmem covers boot RAM plus the region.
+            # As rig's virtio_mem=, plus reserve=off (MAP_NORESERVE, as
+            # memvisor's region): without it L1 (3G, heuristic overcommit)
+            # refuses QEMU's 4G mapping. maxmem covers boot RAM plus region.
             self.vm = self.l1.start_qemu(
-                memory=BOOT_RAM, cpus=1, virtio_mem=("4608M", REGION, "%dM" % (START // MiB))
-            )
+                memory=BOOT_RAM + ",maxmem=4608M",
+                cpus=1,
+                args=[
+                    "-object", "memory-backend-ram,id=m0,reserve=off,size=" + REGION,
+                    "-device", "virtio-mem-pci,id=vm0,memdev=m0,requested-size=%dM" % (START // MiB),
+                ],
+            )  # fmt: skip
             self.sock, self.dev = self.vm.qmp_socket, "vm0"
         return self.vm
 
