@@ -17,7 +17,11 @@ QEMU as well), so both VMMs are polled the same way at the same rate.
 Repeats alternate the order (memvisor first, then QEMU first, ...).
 
 Prints "key value" lines (medians over the repeats); progress on stderr.
-Usage: compare.py [REPEATS]
+Usage: compare.py [--budget SECONDS] [REPEATS [EXTRA-KIND...]]; EXTRA-KIND
+memvisor-bs128m runs memvisor once more with block_size=128M (a diagnostic
+for grow/shrink). With --budget, batches (a memvisor+QEMU pair, the extras)
+that would not fit are skipped, the first pair never; vm_repeats says how
+many pairs ran.
 """
 
 import json
@@ -60,10 +64,13 @@ class Target:
         self.vm = None
 
     def start(self):
-        if self.kind == "memvisor":
+        if self.kind.startswith("memvisor"):
+            # memvisor-bs128m: a diagnostic, 128M blocks, so one memory slot
+            # per 128M instead of per 2M (see results.md on grow/shrink).
+            extra = ",block_size=128M" if self.kind == "memvisor-bs128m" else ""
             self.vm = self.l1.start_vm(
-                memory="size=%s,hotplug_method=virtio-mem,hotplug_size=%s,hotplugged_size=%dM"
-                % (BOOT_RAM, REGION, START // MiB),
+                memory="size=%s,hotplug_method=virtio-mem,hotplug_size=%s,hotplugged_size=%dM%s"
+                % (BOOT_RAM, REGION, START // MiB, extra),
                 cpus=1,
                 api_socket=True,
             )
@@ -171,28 +178,53 @@ def one_run(l1, kind):
     return r
 
 
+def plan(reps, extra):
+    """Batches in priority order: the first pair, a second pair, the extra
+    kinds, then further pairs. A batch runs whole or not at all."""
+    pairs = [("memvisor", "qemu") if i % 2 == 0 else ("qemu", "memvisor") for i in range(reps)]
+    return pairs[:2] + [tuple(extra)] * bool(extra) + pairs[2:]
+
+
 def main():
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    args = sys.argv[1:]
+    budget = None
+    if args[:1] == ["--budget"]:
+        budget = float(args[1])
+        args = args[2:]
+    reps = int(args[0]) if args else 2
+    # Extra kinds run once each, e.g. memvisor-bs128m.
+    extra = args[1:]
+    start = time.time()
     nested = os.environ.get("MEMVISOR_E2E_NESTED") == "1" or not rig.kvm_usable()
     t0 = time.time()
     art = rig.build(with_qemu=True, l1=nested)
     log("rig built in %.1fs" % (time.time() - t0))
     l1 = rig.L1.boot(art) if nested else rig.Local(art)
     results = {"memvisor": [], "qemu": []}
+    longest, skipped = 0.0, []
     try:
         log("L1 up")
-        for i in range(reps):
-            order = ("memvisor", "qemu") if i % 2 == 0 else ("qemu", "memvisor")
-            for kind in order:
-                results[kind].append(one_run(l1, kind))
+        for batch in plan(reps, extra):
+            # Bounded: make bench must finish in its time; later batches yield.
+            need = 1.2 * longest * len(batch)
+            if budget is not None and results["qemu"] and time.time() - start + need > budget:
+                skipped.append(batch)
+                continue
+            for kind in batch:
+                t0 = time.time()
+                results.setdefault(kind, []).append(one_run(l1, kind))
+                longest = max(longest, time.time() - t0)
     finally:
         l1.shutdown()
-    print("vm_repeats %d" % reps)
+    for batch in skipped:
+        log("skipped %s: not enough of the %ds budget left" % ("+".join(batch), budget))
+    print("vm_repeats %d" % len(results["qemu"]))
+    print("vm_skipped %d" % sum(len(b) for b in skipped))
     print("vm_nested %d" % int(nested))
     for kind, runs in results.items():
         for key in runs[0]:
-            print("vm_%s_%s %.3f" % (kind, key, statistics.median(r[key] for r in runs)))
-            print("vm_%s_%s_all %s" % (kind, key, ",".join("%.3f" % r[key] for r in runs)))
+            print("vm_%s_%s %.3f" % (kind.replace("-", "_"), key, statistics.median(r[key] for r in runs)))
+            print("vm_%s_%s_all %s" % (kind.replace("-", "_"), key, ",".join("%.3f" % r[key] for r in runs)))
 
 
 if __name__ == "__main__":
