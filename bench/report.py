@@ -312,12 +312,10 @@ WHY = [
      "Not fixable inside hotplug.c without giving up block-granular protection (bigger "
      "granules) or merging slots (which would unmap memory under the guest); a faster path "
      "would batch the slot updates per request or map granules on first guest access."),
-    ("shrink", "not explained by memory slots: with block_size=128M (16x fewer slots) the "
-     "diagnostic shrink is still slower than QEMU's. The shrink is mostly the guest's own "
-     "work (offlining and migrating pages), so the suspects "
-     "are how quickly memvisor's guest gets through that (timer and interrupt delivery, "
-     "request round trips through the virtqueue notify/interrupt path) rather than host-side "
-     "discard, which figure 3 shows at raw-madvise speed. Not investigated further here."),
+    ("shrink", "partly the same per-block memslot cost on the way down (compare the "
+     "block_size=128M diagnostic row: fewer slots, closer to QEMU); the rest is the guest's own "
+     "offlining and page migration, which varies run to run (per-run values in the raw output). "
+     "The host-side discard itself runs at raw madvise/punch-hole speed (figure 3)."),
     ("discard", "one extra madvise/fallocate per request and the per-block bookkeeping; "
      "on a loaded 2-core machine a fraction of a millisecond is 10-20% of a 2 ms DONTNEED."),
     ("prealloc", "populate is one MADV_POPULATE_WRITE per request, like the raw side; "
@@ -347,15 +345,27 @@ NOTES = """## Notes
 - **Request rate** (figure 4) is one request per notify, as the Linux driver
   does (it waits for each answer). No host memory is involved, so these are
   the cost of the virtqueue, the protocol decision and the bookkeeping.
+- **Found and fixed with these benchmarks**: figure 4 first showed a 64 GiB
+  region serving ~48k PLUG and ~21k UNPLUG requests/s against ~590k/300k for
+  4 GiB: hp_plug/hp_unplug recounted the exposed bytes over every granule on
+  each request. `exposed_bytes` is now kept per block (src/mem/hotplug.c,
+  tests/unit/test_hotplug_exposed.c); the rate no longer depends on the
+  region size.
+- **Tried and dropped**: populating a prealloc plug on several threads. On
+  this 2-core machine, shared with other jobs, 2 threads were no faster than
+  one for 1 GiB (~100 ms either way), so backend_populate stays one
+  MADV_POPULATE_WRITE per request.
 - **QEMU side by side** (figure 5): both VMMs run in the same nested L1 with
   `-accel kvm` (QEMU) or KVM (memvisor), same kernel, initramfs, 1 vCPU, 512M
-  boot RAM, 4G virtio-mem region (QEMU: memory-backend-ram, defaults), 256M
+  boot RAM, 4G virtio-mem region (QEMU: memory-backend-ram, reserve=off), 256M
   requested at start. grow/shrink are timed inside L1 by one shell loop
   (set requested-size, poll `qom-get size` every 50 ms with memvisor-ctl
   --json); the guest does the work (onlining, offlining, migrating pages), so
   these ratios mostly measure how quickly each VMM answers and what it costs
   the guest. Boot time is wall time from starting the VMM to the ready marker
-  (0.1 s polling). Absolute times under nested TCG mean little; ratios do.
+  (0.1 s polling); QEMU's includes its firmware (SeaBIOS, option ROM kernel
+  loading) where memvisor loads the kernel directly. Absolute times under
+  nested TCG mean little; ratios do.
 """
 
 if __name__ == "__main__":
