@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""memvisor and QEMU side by side in the same nested machine (bench/run.sh).
+
+Both VMMs run inside the same L1 (tests/e2e/rig.py), one after the other,
+with the same kernel, initramfs, 1 vCPU, 512M boot RAM and a 4G virtio-mem
+region starting at 256M requested. Measured per VMM:
+
+  boot    wall time from starting the VMM to the guest's ready marker
+  grow    requested-size 256M -> 2G until the device reports 2G plugged
+  shrink  after the guest touched 1.2G in tmpfs and freed it: 2G -> 256M
+          until the device reports 256M plugged
+  rss     the VMM's VmRSS after the boot plug, when full, after the shrink
+
+grow/shrink are timed inside L1 by one shell loop that sets requested-size
+and polls qom-get size over QMP with memvisor-ctl --json (it speaks QMP to
+QEMU as well), so both VMMs are polled the same way at the same rate.
+Repeats alternate the order (memvisor first, then QEMU first, ...).
+
+Prints "key value" lines (medians over the repeats); progress on stderr.
+Usage: compare.py [--budget SECONDS] [REPEATS [EXTRA-KIND...]]; EXTRA-KIND
+memvisor-bs128m runs memvisor once more with block_size=128M (a diagnostic
+for grow/shrink). With --budget, batches (a memvisor+QEMU pair, the extras)
+that would not fit are skipped, the first pair never; vm_repeats says how
+many pairs ran.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+import rig  # noqa: E402
+
+MiB = 1 << 20
+GiB = 1 << 30
+BOOT_RAM = "512M"
+REGION = "4G"
+START = 256 * MiB
+GROWN = 2 * GiB
+TOUCH_MIB = 1200
+
+
+def log(msg):
+    sys.stderr.write("[compare] %s\n" % msg)
+    sys.stderr.flush()
+
+
+def qmp_json(execute, **arguments):
+    msg = {"execute": execute}
+    if arguments:
+        msg["arguments"] = arguments
+    return json.dumps(msg, separators=(",", ":"))
+
+
+class Target:
+    """One VMM under test: how to start it and where its QMP is."""
+
+    def __init__(self, kind, l1):
+        self.kind = kind
+        self.l1 = l1
+        self.vm = None
+
+    def start(self):
+        if self.kind.startswith("memvisor"):
+            # memvisor-bs128m: a diagnostic, 128M blocks, so one memory slot
+            # per 128M instead of per 2M (see results.md on grow/shrink).
+            extra = ",block_size=128M" if self.kind == "memvisor-bs128m" else ""
+            self.vm = self.l1.start_vm(
+                memory="size=%s,hotplug_method=virtio-mem,hotplug_size=%s,hotplugged_size=%dM%s"
+                % (BOOT_RAM, REGION, START // MiB, extra),
+                cpus=1,
+                api_socket=True,
+            )
+            self.sock, self.dev = self.vm.api_socket, "mem0"
+        else:
+            # As rig's virtio_mem=, plus reserve=off (MAP_NORESERVE, as
+            # memvisor's region): without it L1 (3G, heuristic overcommit)
+            # refuses QEMU's 4G mapping. maxmem covers boot RAM plus region.
+            self.vm = self.l1.start_qemu(
+                memory=BOOT_RAM + ",maxmem=4608M",
+                cpus=1,
+                args=[
+                    "-object", "memory-backend-ram,id=m0,reserve=off,size=" + REGION,
+                    "-device", "virtio-mem-pci,id=vm0,memdev=m0,requested-size=%dM" % (START // MiB),
+                ],
+            )  # fmt: skip
+            self.sock, self.dev = self.vm.qmp_socket, "vm0"
+        return self.vm
+
+    def size(self):
+        cmd = "memvisor-ctl --socket %s --json '%s'" % (
+            self.sock,
+            qmp_json("qom-get", path=self.dev, property="size"),
+        )
+        rc, out = self.l1.run(cmd, timeout=30)
+        for line in out.splitlines():
+            if line.startswith("{"):
+                reply = json.loads(line)
+                if "return" in reply:
+                    return reply["return"]
+        return None
+
+    def resize_timed(self, target, limit):
+        """Set requested-size and poll the plugged size inside L1; seconds taken."""
+        get = qmp_json("qom-get", path=self.dev, property="size")
+        put = qmp_json("qom-set", path=self.dev, property="requested-size", value=target)
+        script = r"""
+q() { memvisor-ctl --socket %(sock)s --json "$1"; }
+t0=$(cut -d' ' -f1 /proc/uptime)
+q '%(put)s' >/dev/null || { echo "SETFAIL"; exit 1; }
+end=$(( $(cut -d. -f1 /proc/uptime) + %(limit)d ))
+while [ $(cut -d. -f1 /proc/uptime) -le $end ]; do
+	out=$(q '%(get)s')
+	case "$out" in *'"return": %(n)d}'*|*'"return":%(n)d}'*)
+		echo "ELAPSED $t0 $(cut -d' ' -f1 /proc/uptime)"; exit 0;;
+	esac
+	usleep 50000
+done
+echo "TIMEOUT last: $out"; exit 1
+""" % {"sock": self.sock, "put": put, "get": get, "n": target, "limit": limit}
+        rc, out = self.l1.run(script, timeout=limit + 60)
+        for line in out.splitlines():
+            if line.startswith("ELAPSED"):
+                _, t0, t1 = line.split()
+                return float(t1) - float(t0)
+        raise rig.RigError("%s: resize to %d not reached: %s" % (self.kind, target, out.strip()))
+
+
+def wait_size(t, want, timeout=120):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = t.size()
+        if last == want:
+            return
+        time.sleep(0.5)
+    raise rig.RigTimeout("%s: plugged size %r, want %d" % (t.kind, last, want))
+
+
+def one_run(l1, kind):
+    t = Target(kind, l1)
+    t0 = time.time()
+    vm = t.start()
+    try:
+        vm.wait_ready(timeout=rig.scaled(180))
+        boot = time.time() - t0
+        wait_size(t, START)
+        rss_boot = vm.rss_kib()
+        grow = t.resize_timed(GROWN, 240)
+        rc, out = vm.run(
+            "mkdir -p /mnt/t && mount -t tmpfs -o size=%dM t /mnt/t && "
+            "dd if=/dev/zero of=/mnt/t/f bs=1M count=%d 2>&1 | tail -n1" % (TOUCH_MIB + 100, TOUCH_MIB),
+            timeout=300,
+        )
+        if rc != 0:
+            raise rig.RigError("%s: touching memory failed: %s" % (kind, out))
+        rss_full = vm.rss_kib()
+        vm.run("rm /mnt/t/f && umount /mnt/t && echo 3 > /proc/sys/vm/drop_caches", check=True)
+        shrink = t.resize_timed(START, 300)
+        time.sleep(1)
+        rss_after = vm.rss_kib()
+        vm.poweroff()
+        vm.wait_exit()
+    finally:
+        vm.kill()
+    r = {
+        "boot_s": boot,
+        "grow_s": grow,
+        "shrink_s": shrink,
+        "rss_boot_kib": rss_boot,
+        "rss_full_kib": rss_full,
+        "rss_after_shrink_kib": rss_after,
+    }
+    log("%s: %s" % (kind, " ".join("%s=%s" % (k, round(v, 2)) for k, v in r.items())))
+    return r
+
+
+def plan(reps, extra):
+    """Batches in priority order: the first pair, a second pair, the extra
+    kinds, then further pairs. A batch runs whole or not at all."""
+    pairs = [("memvisor", "qemu") if i % 2 == 0 else ("qemu", "memvisor") for i in range(reps)]
+    return pairs[:2] + [tuple(extra)] * bool(extra) + pairs[2:]
+
+
+def main():
+    args = sys.argv[1:]
+    budget = None
+    if args[:1] == ["--budget"]:
+        budget = float(args[1])
+        args = args[2:]
+    reps = int(args[0]) if args else 2
+    # Extra kinds run once each, e.g. memvisor-bs128m.
+    extra = args[1:]
+    start = time.time()
+    nested = os.environ.get("MEMVISOR_E2E_NESTED") == "1" or not rig.kvm_usable()
+    t0 = time.time()
+    art = rig.build(with_qemu=True, l1=nested)
+    log("rig built in %.1fs" % (time.time() - t0))
+    l1 = rig.L1.boot(art) if nested else rig.Local(art)
+    results = {"memvisor": [], "qemu": []}
+    longest, skipped = 0.0, []
+    try:
+        log("L1 up")
+        for batch in plan(reps, extra):
+            # Bounded: make bench must finish in its time; later batches yield.
+            need = 1.2 * longest * len(batch)
+            if budget is not None and results["qemu"] and time.time() - start + need > budget:
+                skipped.append(batch)
+                continue
+            for kind in batch:
+                t0 = time.time()
+                results.setdefault(kind, []).append(one_run(l1, kind))
+                longest = max(longest, time.time() - t0)
+    finally:
+        l1.shutdown()
+    for batch in skipped:
+        log("skipped %s: not enough of the %ds budget left" % ("+".join(batch), budget))
+    print("vm_repeats %d" % len(results["qemu"]))
+    print("vm_skipped %d" % sum(len(b) for b in skipped))
+    print("vm_nested %d" % int(nested))
+    for kind, runs in results.items():
+        for key in runs[0]:
+            print("vm_%s_%s %.3f" % (kind.replace("-", "_"), key, statistics.median(r[key] for r in runs)))
+            print("vm_%s_%s_all %s" % (kind.replace("-", "_"), key, ",".join("%.3f" % r[key] for r in runs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, a table, bench/results.md and one
+# "metric NAME VALUE UNIT" line per figure. Figures are ratios taken in the
+# same run, or counts; never absolute speed goals.
+#
+# Environment: BUILD (default build), BENCH_REPEATS (in-process repeats,
+# default 9), BENCH_VM_REPEATS (memvisor/QEMU side-by-side pairs at most,
+# default 3; fewer run when they would not fit), BENCH_BUDGET_S (seconds the
+# whole run may take, default 900), BENCH_SKIP_VM=1 (leave out the nested
+# comparison), BENCH_RESULTS (default bench/results.md).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+cd "$repo"
+BUILD=${BUILD:-build}
+REPEATS=${BENCH_REPEATS:-9}
+VM_REPEATS=${BENCH_VM_REPEATS:-3}
+BENCH_BUDGET_S=${BENCH_BUDGET_S:-900}
+RESULTS=${BENCH_RESULTS:-bench/results.md}
+start=$(date +%s)
+
+"$repo/scripts/setup.sh"
+
+# The benchmarks link the same library the unit tests do, plus the unit
+# tests' fakes (fake guest memory, fake PCI host, virtqueue driver).
+CFLAGS="-O2 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing -D_GNU_SOURCE \
+	-Isrc -Itests/unit -pthread"
+mkdir -p "$BUILD/bench"
+for b in idle ops; do
+	# shellcheck disable=SC2086
+	${CC:-cc} $CFLAGS -o "$BUILD/bench/$b" "bench/$b.c" tests/unit/fakes.c \
+		"$BUILD/libmemvisor.a" -ljson-c -lnuma -lpthread
+done
+
+raw="$BUILD/bench/raw.txt"
+: >"$raw"
+echo "bench: idle cost of 16/64/256 GiB regions (fresh process each)" >&2
+for g in 16 64 256; do
+	"$BUILD/bench/idle" "$g" 4 | sed "s/^/idle_${g}g_/" >>"$raw"
+done
+echo "bench: plug/unplug/request rate in process, $REPEATS repeats" >&2
+"$BUILD/bench/ops" "$REPEATS" >>"$raw"
+if [ "${BENCH_SKIP_VM:-0}" != 1 ]; then
+	echo "bench: memvisor vs QEMU in the nested rig, $VM_REPEATS repeats (minutes)" >&2
+	# Whatever is left of the 15 minutes make bench may take, less a margin.
+	budget=$((BENCH_BUDGET_S - ($(date +%s) - start) - 45))
+	if ! python3 bench/compare.py --budget "$budget" "$VM_REPEATS" memvisor-bs128m >>"$raw"; then
+		echo "bench: the nested comparison failed (see above); its figures are missing" >&2
+		echo "vm_failed 1" >>"$raw"
+	fi
+fi
+end=$(date +%s)
+echo "elapsed_s $((end - start))" >>"$raw"
+python3 bench/report.py "$raw" "$RESULTS" "$REPEATS" "$VM_REPEATS"
