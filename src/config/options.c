@@ -1,4 +1,5 @@
 #include "config/options.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -227,10 +228,8 @@ int config_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	mv_verrbuf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }

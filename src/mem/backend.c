@@ -25,20 +25,6 @@
 #define MAP_ALIGN     (2ULL << 20) /* so THP can back guest pages from the first byte */
 #define NODEMASK_BITS 1024
 
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 /* "2M", "1G", "4097K": exact, the way a user writes an option value. */
 static void fmt_size(uint64_t v, char *buf, size_t len)
 {
@@ -136,15 +122,16 @@ static int open_memfd(struct backend *b, char *err, size_t errlen)
 		int e = errno;
 
 		fmt_size(s->page_size, ps, sizeof(ps));
-		set_err(err, errlen, "%s: memfd_create%s%s failed: %s", s->opt,
-			s->hugetlb ? " with hugepages of " : "", s->hugetlb ? ps : "", strerror(e));
+		mv_errbuf(err, errlen, "%s: memfd_create%s%s failed: %s", s->opt,
+			  s->hugetlb ? " with hugepages of " : "", s->hugetlb ? ps : "",
+			  strerror(e));
 		return -e;
 	}
 	if (ftruncate(b->fd, (off_t)s->size)) {
 		int e = errno;
 
-		set_err(err, errlen, "%s: sizing the memfd to %" PRIu64 " bytes: %s", s->opt,
-			s->size, strerror(e));
+		mv_errbuf(err, errlen, "%s: sizing the memfd to %" PRIu64 " bytes: %s", s->opt,
+			  s->size, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -160,7 +147,7 @@ static int open_tmpfile(struct backend *b, char *err, size_t errlen)
 		/* Filesystems without O_TMPFILE (hugetlbfs before 6.x, some FUSE). */
 		if (snprintf(tmpl, sizeof(tmpl), "%s/memvisor-%s-XXXXXX", s->path, s->name) >=
 		    (int)sizeof(tmpl)) {
-			set_err(err, errlen, "%s: file=%s: path too long", s->opt, s->path);
+			mv_errbuf(err, errlen, "%s: file=%s: path too long", s->opt, s->path);
 			return -ENAMETOOLONG;
 		}
 		b->fd = mkostemp(tmpl, O_CLOEXEC);
@@ -170,8 +157,8 @@ static int open_tmpfile(struct backend *b, char *err, size_t errlen)
 	if (b->fd < 0) {
 		int e = errno;
 
-		set_err(err, errlen, "%s: file=%s: cannot create a temporary file in it: %s",
-			s->opt, s->path, strerror(e));
+		mv_errbuf(err, errlen, "%s: file=%s: cannot create a temporary file in it: %s",
+			  s->opt, s->path, strerror(e));
 		return -e;
 	}
 	b->tmpfile = true;
@@ -197,18 +184,18 @@ static int open_file(struct backend *b, struct acquired *acq, char *err, size_t 
 		if (b->fd < 0) {
 			int e = errno;
 
-			set_err(err, errlen, "%s: file=%s: %s", s->opt, s->path, strerror(e));
+			mv_errbuf(err, errlen, "%s: file=%s: %s", s->opt, s->path, strerror(e));
 			return -e;
 		}
 	}
 	if (fstat(b->fd, &st)) {
 		ret = -errno;
-		set_err(err, errlen, "%s: file=%s: %s", s->opt, s->path, strerror(-ret));
+		mv_errbuf(err, errlen, "%s: file=%s: %s", s->opt, s->path, strerror(-ret));
 		return ret;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: file=%s is neither a regular file nor a directory",
-			s->opt, s->path);
+		mv_errbuf(err, errlen, "%s: file=%s is neither a regular file nor a directory",
+			  s->opt, s->path);
 		return -EINVAL;
 	}
 	acq->orig_size = (uint64_t)st.st_size;
@@ -225,13 +212,13 @@ static int check_fs(struct backend *b, char *err, size_t errlen)
 	if (fstatfs(b->fd, &fs)) {
 		int e = errno;
 
-		set_err(err, errlen, "%s: file=%s: statfs: %s", s->opt, s->path, strerror(e));
+		mv_errbuf(err, errlen, "%s: file=%s: statfs: %s", s->opt, s->path, strerror(e));
 		return -e;
 	}
 	if (fs.f_type != HUGETLBFS_MAGIC) {
 		if (s->hugetlb) {
-			set_err(err, errlen, "%s: hugepages=on but file=%s is not on hugetlbfs",
-				s->opt, s->path);
+			mv_errbuf(err, errlen, "%s: hugepages=on but file=%s is not on hugetlbfs",
+				  s->opt, s->path);
 			return -EINVAL;
 		}
 		return 0;
@@ -239,9 +226,9 @@ static int check_fs(struct backend *b, char *err, size_t errlen)
 	if (s->hugetlb && s->page_size != (uint64_t)fs.f_bsize) {
 		fmt_size(s->page_size, want, sizeof(want));
 		fmt_size((uint64_t)fs.f_bsize, have, sizeof(have));
-		set_err(err, errlen,
-			"%s: hugepage_size=%s but file=%s is on hugetlbfs with %s pages", s->opt,
-			want, s->path, have);
+		mv_errbuf(err, errlen,
+			  "%s: hugepage_size=%s but file=%s is on hugetlbfs with %s pages", s->opt,
+			  want, s->path, have);
 		return -EINVAL;
 	}
 	s->hugetlb = true;
@@ -259,8 +246,8 @@ static int extend_file(struct backend *b, struct acquired *acq, char *err, size_
 	if (ftruncate(b->fd, (off_t)s->size)) {
 		int e = errno;
 
-		set_err(err, errlen, "%s: file=%s: extending to %" PRIu64 " bytes: %s", s->opt,
-			s->path, s->size, strerror(e));
+		mv_errbuf(err, errlen, "%s: file=%s: extending to %" PRIu64 " bytes: %s", s->opt,
+			  s->path, s->size, strerror(e));
 		return -e;
 	}
 	acq->extended = !b->tmpfile;
@@ -277,13 +264,13 @@ static int check_pool(struct backend *b, const struct acquired *acq, char *err, 
 	ret = hostmem_hugepages_free(s->page_size, s->host_numa_node, &have);
 	fmt_size(s->page_size, ps, sizeof(ps));
 	if (ret == -ENOENT) {
-		set_err(err, errlen, "%s: hugepage_size=%s is not offered by the host%s", s->opt,
-			ps, s->host_numa_node >= 0 ? " on that host_numa_node" : "");
+		mv_errbuf(err, errlen, "%s: hugepage_size=%s is not offered by the host%s", s->opt,
+			  ps, s->host_numa_node >= 0 ? " on that host_numa_node" : "");
 		return -EINVAL;
 	}
 	if (ret) {
-		set_err(err, errlen, "%s: reading the host's %s hugepage pool: %s", s->opt, ps,
-			strerror(-ret));
+		mv_errbuf(err, errlen, "%s: reading the host's %s hugepage pool: %s", s->opt, ps,
+			  strerror(-ret));
 		return ret;
 	}
 	if (s->hotplug)
@@ -298,9 +285,9 @@ static int check_pool(struct backend *b, const struct acquired *acq, char *err, 
 	if (need > have) {
 		if (s->host_numa_node >= 0)
 			snprintf(where, sizeof(where), " on node %d", s->host_numa_node);
-		set_err(err, errlen,
-			"%s: needs %" PRIu64 " hugepages of %s, host has %" PRIu64 " free%s",
-			s->opt, need, ps, have, where);
+		mv_errbuf(err, errlen,
+			  "%s: needs %" PRIu64 " hugepages of %s, host has %" PRIu64 " free%s",
+			  s->opt, need, ps, have, where);
 		return -ENOMEM;
 	}
 	return 0;
@@ -348,9 +335,9 @@ static int map_backend(struct backend *b, char *err, size_t errlen)
 		char sz[24];
 
 		fmt_size(s->size, sz, sizeof(sz));
-		set_err(err, errlen, "%s: mapping %s%s: %s", s->opt, sz,
-			s->hugetlb && e == ENOMEM ? " of hugepages (host pool too small)" : "",
-			strerror(e));
+		mv_errbuf(err, errlen, "%s: mapping %s%s: %s", s->opt, sz,
+			  s->hugetlb && e == ENOMEM ? " of hugepages (host pool too small)" : "",
+			  strerror(e));
 		return -e;
 	}
 	b->hva = p;
@@ -370,7 +357,7 @@ static int bind_node(struct backend *b, char *err, size_t errlen)
 	if (node < 0)
 		return 0;
 	if (node >= NODEMASK_BITS) {
-		set_err(err, errlen, "%s: host_numa_node=%d is out of range", s->opt, node);
+		mv_errbuf(err, errlen, "%s: host_numa_node=%d is out of range", s->opt, node);
 		return -EINVAL;
 	}
 	mask[node / bits] |= 1UL << (node % bits);
@@ -380,8 +367,8 @@ static int bind_node(struct backend *b, char *err, size_t errlen)
 		int e = errno;
 
 		hostmem_online_nodes(nodes, sizeof(nodes));
-		set_err(err, errlen, "%s: host_numa_node=%d: mbind: %s (online host nodes: %s)",
-			s->opt, node, strerror(e), nodes);
+		mv_errbuf(err, errlen, "%s: host_numa_node=%d: mbind: %s (online host nodes: %s)",
+			  s->opt, node, strerror(e), nodes);
 		return -e;
 	}
 	return 0;
@@ -403,9 +390,9 @@ static int advise(struct backend *b, char *err, size_t errlen)
 		} else if (madvise(b->hva, b->size, MADV_MERGEABLE)) {
 			int e = errno;
 
-			set_err(err, errlen, "%s: mergeable=on: %s", s->opt,
-				e == EINVAL ? "KSM is not available in the host kernel"
-					    : strerror(e));
+			mv_errbuf(err, errlen, "%s: mergeable=on: %s", s->opt,
+				  e == EINVAL ? "KSM is not available in the host kernel"
+					      : strerror(e));
 			return -e;
 		} else if (!ksm_warned && !hostmem_ksm_running()) {
 			ksm_warned = true;
@@ -417,7 +404,7 @@ static int advise(struct backend *b, char *err, size_t errlen)
 	if (s->dontdump && madvise(b->hva, b->size, MADV_DONTDUMP)) {
 		int e = errno;
 
-		set_err(err, errlen, "%s: MADV_DONTDUMP: %s", s->opt, strerror(e));
+		mv_errbuf(err, errlen, "%s: MADV_DONTDUMP: %s", s->opt, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -487,8 +474,8 @@ int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err
 		hint = " (hugepage pool exhausted?)";
 	else if (ret == -ENOMEM)
 		hint = " (host out of memory)";
-	set_err(err, errlen, "%s: prefault failed at offset 0x%" PRIx64 ": %s%s", b->spec.opt,
-		offset + err_off, strerror(-ret), hint);
+	mv_errbuf(err, errlen, "%s: prefault failed at offset 0x%" PRIx64 ": %s%s", b->spec.opt,
+		  offset + err_off, strerror(-ret), hint);
 	return ret;
 }
 
@@ -503,20 +490,20 @@ int backend_create(const struct backend_spec *spec, struct backend *out, char *e
 	out->fd = -1;
 	out->spec = *spec;
 	if (!s->size) {
-		set_err(err, errlen, "%s: size is 0", s->opt);
+		mv_errbuf(err, errlen, "%s: size is 0", s->opt);
 		return -EINVAL;
 	}
 	if (s->hugetlb && !s->page_size) {
 		s->page_size = hostmem_default_hugepage_size();
 		if (!s->page_size) {
-			set_err(err, errlen, "%s: hugepages=on but the host has no hugepages",
-				s->opt);
+			mv_errbuf(err, errlen, "%s: hugepages=on but the host has no hugepages",
+				  s->opt);
 			return -EINVAL;
 		}
 	}
 	if (!is_pow2(s->page_size)) {
-		set_err(err, errlen, "%s: hugepage_size=%" PRIu64 " is not a power of two", s->opt,
-			s->page_size);
+		mv_errbuf(err, errlen, "%s: hugepage_size=%" PRIu64 " is not a power of two",
+			  s->opt, s->page_size);
 		return -EINVAL;
 	}
 	if (s->hugetlb && s->kind != BACKEND_FILE) {
@@ -546,8 +533,8 @@ int backend_create(const struct backend_spec *spec, struct backend *out, char *e
 	}
 	if (!is_aligned(s->size, s->page_size)) {
 		fmt_size(s->page_size, sz, sizeof(sz));
-		set_err(err, errlen, "%s: %s=%" PRIu64 " is not a multiple of the page size %s",
-			s->opt, s->hotplug ? "hotplug_size" : "size", s->size, sz);
+		mv_errbuf(err, errlen, "%s: %s=%" PRIu64 " is not a multiple of the page size %s",
+			  s->opt, s->hotplug ? "hotplug_size" : "size", s->size, sz);
 		ret = -EINVAL;
 		goto fail;
 	}
@@ -576,8 +563,8 @@ int backend_create(const struct backend_spec *spec, struct backend *out, char *e
 		/* A virtio-mem region starts with nothing plugged. */
 		ret = discard_range(out, 0, out->size);
 		if (ret) {
-			set_err(err, errlen, "%s: discarding the fresh hotplug region: %s", s->opt,
-				strerror(-ret));
+			mv_errbuf(err, errlen, "%s: discarding the fresh hotplug region: %s",
+				  s->opt, strerror(-ret));
 			goto fail;
 		}
 	}

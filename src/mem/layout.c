@@ -6,23 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/util.h"
 
 #define PAGE_4K 4096ULL
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 void layout_zone_opt(const struct mv_config *cfg, unsigned int zone, char *buf, size_t len)
 {
@@ -68,16 +55,17 @@ static int place_ram(const struct mv_config *cfg, struct layout *l, unsigned int
 
 	layout_zone_opt(cfg, i, opt, sizeof(opt));
 	if (i == 0 && z->size < LAYOUT_MIN_ZONE0_SIZE) {
-		set_err(err, errlen,
-			"%s: size=%" PRIu64 " is too small: the first zone holds the low 1M "
-			"(boot and ACPI tables)",
-			opt, z->size);
+		mv_errbuf(err, errlen,
+			  "%s: size=%" PRIu64 " is too small: the first zone holds the low 1M "
+			  "(boot and ACPI tables)",
+			  opt, z->size);
 		return -EINVAL;
 	}
 	if (!z->size)
 		return 0;
 	if (!is_aligned(z->size, PAGE_4K)) {
-		set_err(err, errlen, "%s: size=%" PRIu64 " is not a multiple of 4K", opt, z->size);
+		mv_errbuf(err, errlen, "%s: size=%" PRIu64 " is not a multiple of 4K", opt,
+			  z->size);
 		return -EINVAL;
 	}
 	start = align_up(*cursor, layout_zone_align(z));
@@ -87,10 +75,11 @@ static int place_ram(const struct mv_config *cfg, struct layout *l, unsigned int
 	while (left) {
 		chunk = start < LAYOUT_HOLE_BASE ? MV_MIN(left, LAYOUT_HOLE_BASE - start) : left;
 		if (start > LAYOUT_MAX_GPA || chunk > LAYOUT_MAX_GPA - start) {
-			set_err(err, errlen,
-				"%s: size=%" PRIu64 " puts guest RAM above the 2^46 guest physical "
-				"address limit",
-				opt, z->size);
+			mv_errbuf(err, errlen,
+				  "%s: size=%" PRIu64
+				  " puts guest RAM above the 2^46 guest physical "
+				  "address limit",
+				  opt, z->size);
 			return -ERANGE;
 		}
 		ret = add_region(l, LAYOUT_RAM, i, start, chunk, off);
@@ -119,24 +108,24 @@ static int place_hotplug(const struct mv_config *cfg, struct layout *l, unsigned
 
 	layout_zone_opt(cfg, i, opt, sizeof(opt));
 	if (z->block_size && !is_pow2(z->block_size)) {
-		set_err(err, errlen, "%s: block_size=%" PRIu64 " is not a power of two", opt,
-			z->block_size);
+		mv_errbuf(err, errlen, "%s: block_size=%" PRIu64 " is not a power of two", opt,
+			  z->block_size);
 		return -EINVAL;
 	}
 	if (!is_aligned(z->hotplug_size, MV_MAX(z->block_size, PAGE_4K))) {
-		set_err(err, errlen, "%s: hotplug_size=%" PRIu64 " is not a multiple of the %s",
-			opt, z->hotplug_size, z->block_size ? "block_size" : "4K page size");
+		mv_errbuf(err, errlen, "%s: hotplug_size=%" PRIu64 " is not a multiple of the %s",
+			  opt, z->hotplug_size, z->block_size ? "block_size" : "4K page size");
 		return -EINVAL;
 	}
 	align = MV_MAX(align, z->block_size);
 	align = MV_MAX(align, layout_zone_align(z));
 	gpa = align_up(*cursor, align);
 	if (gpa < *cursor || gpa > LAYOUT_MAX_GPA || z->hotplug_size > LAYOUT_MAX_GPA - gpa) {
-		set_err(err, errlen,
-			"%s: hotplug_size=%" PRIu64
-			" puts the virtio-mem area above the 2^46 guest "
-			"physical address limit",
-			opt, z->hotplug_size);
+		mv_errbuf(err, errlen,
+			  "%s: hotplug_size=%" PRIu64
+			  " puts the virtio-mem area above the 2^46 guest "
+			  "physical address limit",
+			  opt, z->hotplug_size);
 		return -ERANGE;
 	}
 	l->zones[i].hotplug_gpa = gpa;
@@ -199,7 +188,7 @@ int layout_build(const struct mv_config *cfg, struct layout *out, char *err, siz
 
 	memset(out, 0, sizeof(*out));
 	if (cfg->nr_zones == 0 || cfg->nr_zones > CONFIG_MAX_ZONES) {
-		set_err(err, errlen, "--memory: no guest RAM zone (config not validated?)");
+		mv_errbuf(err, errlen, "--memory: no guest RAM zone (config not validated?)");
 		return -EINVAL;
 	}
 	out->nr_zones = cfg->nr_zones;
