@@ -18,7 +18,7 @@
  *         h[3] * 16 times, B: deep nesting and long strings from small
  *         inputs. Big streams are fed in at most ~FZ_MAX_FEEDS calls.
  * Invariants: never crash or leak; every reply and event is "\r\n"-ended;
- * output is bounded by the input (at most QMP_FZ_AMP bytes per input byte,
+ * output is bounded by the input (at most FZ_AMP bytes per input byte,
  * the largest being one error reply per byte fed one at a time) plus what
  * the fake VM's events add.
  */
@@ -39,7 +39,7 @@
 #define FZ_AMP	     256	/* output bytes allowed per input byte */
 #define FZ_SLACK     (16 * KiB) /* the greeting and replies to a short tail */
 #define FZ_EXPAND    16		/* repetitions of M per unit of h[3] */
-#define FZ_MAX_BYTES (16 * KiB) /* cap on the expanded stream: keeps runs fast */
+#define FZ_MAX_BYTES (4 * KiB) /* cap on the expanded stream: keeps runs fast */
 #define FZ_MAX_FEEDS 1024
 
 enum {
