@@ -39,7 +39,7 @@
 #define FZ_AMP	     256	/* output bytes allowed per input byte */
 #define FZ_SLACK     (16 * KiB) /* the greeting and replies to a short tail */
 #define FZ_EXPAND    16		/* repetitions of M per unit of h[3] */
-#define FZ_MAX_BYTES (4 * KiB) /* cap on the expanded stream: keeps runs fast */
+#define FZ_MAX_BYTES (4 * KiB)	/* cap on the expanded stream: keeps runs fast */
 #define FZ_MAX_FEEDS 1024
 
 enum {

@@ -54,5 +54,15 @@ if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then
 			run e2e tests/e2e/run.sh -m "not measure"
 	fi
 fi
+# The VMM itself built with ASan+UBSan, driving real guests: memory errors,
+# undefined behaviour and leaks at exit fail these scenarios.
+if [ -d tests/e2e ] && [ "${MEMVISOR_E2E_ASAN:-1}" = 1 ]; then
+	if ! make --no-print-directory vmm-asan >build/test-vmm-asan-build.log 2>&1; then
+		echo "== vmm-asan: build failed (build/test-vmm-asan-build.log)"
+		failed=$((failed + 1))
+	fi
+	MEMVISOR_BUILD=build/asan-vmm MEMVISOR_E2E_WORK=build/e2e-asan \
+		run e2e-asan tests/e2e/run.sh -k "grow_and_shrink or reboot_unplugs or two_zones or test_boots"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
