@@ -202,6 +202,34 @@ static int open_file(struct backend *b, struct acquired *acq, char *err, size_t 
 	return 0;
 }
 
+/*
+ * Guest writes to a shared file mapping land in the file: a filesystem
+ * without room for what is not yet allocated would make the host fault
+ * (SIGBUS) the first time the guest touches that memory. Refuse now, with
+ * the figures, rather than then. (A private mapping copies on write and
+ * needs no room in the file.)
+ */
+static int check_room(struct backend *b, const struct statfs *fs, char *err, size_t errlen)
+{
+	struct backend_spec *s = &b->spec;
+	uint64_t allocated, need, have;
+	char needs[24], haves[24];
+	struct stat st;
+
+	if (!s->shared || fstat(b->fd, &st))
+		return 0;
+	allocated = (uint64_t)st.st_blocks * 512;
+	need = s->size > allocated ? s->size - allocated : 0;
+	have = (uint64_t)fs->f_bavail * (uint64_t)fs->f_bsize;
+	if (need <= have)
+		return 0;
+	fmt_size(need, needs, sizeof(needs));
+	fmt_size(have, haves, sizeof(haves));
+	mv_errbuf(err, errlen, "%s: file=%s: the filesystem has %s free, the zone needs %s more",
+		  s->opt, s->path, haves, needs);
+	return -ENOSPC;
+}
+
 /* A file on hugetlbfs is hugetlb whatever the options say; its mount gives the page size. */
 static int check_fs(struct backend *b, char *err, size_t errlen)
 {
@@ -221,7 +249,7 @@ static int check_fs(struct backend *b, char *err, size_t errlen)
 				  s->opt, s->path);
 			return -EINVAL;
 		}
-		return 0;
+		return check_room(b, &fs, err, errlen);
 	}
 	if (s->hugetlb && s->page_size != (uint64_t)fs.f_bsize) {
 		fmt_size(s->page_size, want, sizeof(want));

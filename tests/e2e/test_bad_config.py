@@ -376,3 +376,24 @@ def test_failed_start_removes_created_file(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0 and "/dev/kvm" in p.stderr, p.stderr
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_file_on_full_filesystem(tmp_path):
+    """A shared file= zone on a filesystem without room is refused at start,
+    with the figures, instead of the host faulting when the guest touches it."""
+    kernel = bzimage()
+    if not kernel:
+        pytest.skip("no cached guest kernel (tests/e2e/fetch-kernel.sh)")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16M", "memvisor-test", str(small)],
+                   check=True)
+    try:
+        line = run_refused(["--kernel", kernel, "--memory", "size=0", "--memory-zone",
+                            "id=mem0,size=512M",
+                            "id=f,size=64M,file=%s/zone,shared=on" % small],
+                           small, ["--memory-zone id=f", "file=", "16M free", "needs 64M"])
+        assert "kvm" not in line.lower()
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
