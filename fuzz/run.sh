@@ -13,11 +13,11 @@ cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Itests/unit -pthread
 # Everything each target reaches, with silent logging instead of core/log.c.
 virtio_srcs="src/virtio/virtq.c src/virtio/virtio.c src/virtio/pci.c src/virtio/mem.c
 	src/virtio/mem_state.c src/mem/guest.c src/devices/pci.c src/core/bus.c
-	src/core/loop.c tests/unit/fakes.c fuzz/log_stub.c"
+	src/core/loop.c tests/unit/fakes.c src/core/errbuf.c fuzz/log_stub.c"
 config_srcs="src/config/config.c src/config/kv.c src/config/options.c
-	src/config/validate.c src/config/host.c fuzz/log_stub.c"
+	src/config/validate.c src/config/host.c src/core/errbuf.c fuzz/log_stub.c"
 qmp_srcs="src/api/qmp.c src/api/buf.c src/api/api.c src/api/commands.c src/api/hmp.c
-	src/core/loop.c fuzz/log_stub.c"
+	src/core/loop.c src/core/errbuf.c fuzz/log_stub.c"
 status=0 passed=0 failed=0
 for t in $targets; do
 	case $t in
@@ -26,7 +26,12 @@ for t in $targets; do
 	*) srcs=$virtio_srcs libs= ;;
 	esac
 	# shellcheck disable=SC2086
-	clang $cflags -o "$out/$t" "fuzz/$t.c" $srcs $libs
+	if ! clang $cflags -o "$out/$t" "fuzz/$t.c" $srcs $libs; then
+		echo "fuzz: $t FAILED to build" >&2
+		status=1
+		failed=$((failed + 1))
+		continue
+	fi
 	corpus="$out/corpus-$t"
 	mkdir -p "$corpus"
 	echo "fuzz: $t for ${secs}s"
