@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "config/host.h"
 #include "core/util.h"
+#include "../tests/unit/config_fake_host.h"
 
 /* What validate.c enforces; restated here so a weakened check is caught. */
 #define FZ_PAGE_4K	   (4 * KiB)
@@ -27,62 +28,6 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool rich_hp_offered(uint64_t size)
-{
-	return size == 2 * MiB || size == 1 * GiB;
-}
-
-static uint64_t rich_hp_default(void)
-{
-	return 2 * MiB;
-}
-
-static bool rich_node_present(int node)
-{
-	return node == 0 || node == 1;
-}
-
-/*
- * Paths are judged by prefix only: /hugetlbfs/ (2M) and /hugetlbfs1g/ (1G)
- * mounts, /nodir/ and /dev/ and /ro/ refused, a trailing '/' a directory,
- * anything else a usable regular file.
- */
-static int rich_check_file(const char *path, struct config_file_info *info, char *why, size_t len)
-{
-	size_t n = strlen(path);
-
-	memset(info, 0, sizeof(*info));
-	if (!strncmp(path, "/nodir/", 7)) {
-		snprintf(why, len, "parent directory /nodir does not exist");
-		return -ENOENT;
-	}
-	if (!strncmp(path, "/dev/", 5)) {
-		snprintf(why, len, "not a regular file or directory");
-		return -EINVAL;
-	}
-	if (!strncmp(path, "/ro/", 4)) {
-		snprintf(why, len, "not readable and writable: Permission denied");
-		return -EACCES;
-	}
-	info->exists = true;
-	info->is_dir = n && path[n - 1] == '/';
-	if (!strncmp(path, "/hugetlbfs/", 11)) {
-		info->hugetlbfs = true;
-		info->hugetlbfs_page = 2 * MiB;
-	} else if (!strncmp(path, "/hugetlbfs1g/", 13)) {
-		info->hugetlbfs = true;
-		info->hugetlbfs_page = 1 * GiB;
-	}
-	return 0;
-}
-
-static const struct config_host_ops rich_host = {
-    .hugepage_size_offered = rich_hp_offered,
-    .default_hugepage_size = rich_hp_default,
-    .numa_node_present = rich_node_present,
-    .check_file = rich_check_file,
-};
 
 static bool bare_hp_offered(uint64_t size)
 {
@@ -238,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start = i + 1;
 	}
 	argv[argc] = NULL;
-	run_once(&cfg, argc, argv, &rich_host);
+	run_once(&cfg, argc, argv, &fake_host);
 	run_once(&cfg, argc, argv, &bare_host);
 	free(buf);
 	return 0;

@@ -19,64 +19,7 @@
 #include "config/config.h"
 #include "config/host.h"
 #include "config/options.h"
-
-/* The fake host: 2M (default) and 1G hugepages, NUMA nodes 0 and 1. */
-static uint64_t fake_default_hp = 2ULL << 20;
-
-static inline bool fake_hp_offered(uint64_t size)
-{
-	return size == (2ULL << 20) || size == (1ULL << 30);
-}
-
-static inline uint64_t fake_hp_default(void)
-{
-	return fake_default_hp;
-}
-
-static inline bool fake_node_present(int node)
-{
-	return node == 0 || node == 1;
-}
-
-/*
- * /hugetlbfs/... is on a 2M hugetlbfs mount, /hugetlbfs1g/... on a 1G one,
- * /nodir/... has no parent, /dev/... is not a file, /ro/... is read-only;
- * /foo/bar, /tmp/... and everything else is a usable regular file.
- */
-static inline int fake_check_file(const char *path, struct config_file_info *info, char *why,
-				  size_t len)
-{
-	memset(info, 0, sizeof(*info));
-	if (!strncmp(path, "/nodir/", 7)) {
-		snprintf(why, len, "parent directory /nodir does not exist");
-		return -ENOENT;
-	}
-	if (!strncmp(path, "/dev/", 5)) {
-		snprintf(why, len, "not a regular file or directory");
-		return -EINVAL;
-	}
-	if (!strncmp(path, "/ro/", 4)) {
-		snprintf(why, len, "not readable and writable: Permission denied");
-		return -EACCES;
-	}
-	info->exists = true;
-	info->is_dir = path[strlen(path) - 1] == '/';
-	if (!strncmp(path, "/hugetlbfs/", 11)) {
-		info->hugetlbfs = true;
-		info->hugetlbfs_page = 2ULL << 20;
-	} else if (!strncmp(path, "/hugetlbfs1g/", 13)) {
-		info->hugetlbfs = true;
-		info->hugetlbfs_page = 1ULL << 30;
-	}
-	return 0;
-}
-
-static const struct config_host_ops fake_host = {
-    .hugepage_size_offered = fake_hp_offered,
-    .default_hugepage_size = fake_hp_default,
-    .numa_node_present = fake_node_present,
-    .check_file = fake_check_file,
-};
+#include "config_fake_host.h"
 
 /* One config for the whole test binary: it is ~300K, too big for a frame. */
 static struct mv_config *cfg;
