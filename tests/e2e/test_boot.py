@@ -165,3 +165,17 @@ def test_powerdown_presses_the_acpi_power_button(vms):
     assert rc == 0 and int(out.strip()) == 24, out  # one input_event: KEY_POWER
     vm.poweroff()
     assert vm.wait_exit() == 0
+
+
+def test_sigterm_stops_cleanly(vms):
+    """SIGTERM: memvisor stops the VM, says why in one line, exits 0."""
+    vm = vms.start_vm(memory="size=512M", api_socket=True)
+    vm.wait_ready()
+    rc, out = vm.l1.run("kill -TERM %d" % vm.pid)
+    assert rc == 0, out
+    assert vm.wait_exit() == 0
+    log = vm.log()
+    assert "memvisor: Terminated received, stopping the VM" in log, log[-2000:]
+    # The control socket is gone with it.
+    rc, _ = vm.l1.run("test -e %s" % vm.api_socket)
+    assert rc != 0
