@@ -30,6 +30,13 @@ $(BUILD)/libmemvisor.a: $(LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
+# The same library without log.o, for the fuzz targets: fuzz/log_stub.c
+# replaces log.c (silent logging; a hostile guest's warnings would drown
+# libFuzzer). log.c by name, wherever it lives.
+$(BUILD)/libmemvisor-nolog.a: $(filter-out %/log.o,$(LIB_OBJ))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
 $(BUILD)/memvisor: $(BUILD)/src/main.o $(BUILD)/libmemvisor.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDSTATIC) -o $@ $^ $(LDLIBS)
@@ -54,6 +61,16 @@ unit-asan:
 	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  unit
 
+# The same unit tests under ThreadSanitizer (dynamic: TSan cannot link statically).
+# halt_on_error: the first race fails the binary, so the runner counts it.
+# -Wno-tsan: TSan does not model fences; virtq's fences order accesses against
+# the guest's vCPUs, which TSan cannot see anyway.
+unit-tsan:
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $${TSAN_OPTIONS:-}" \
+	  $(MAKE) --no-print-directory BUILD=build/tsan LDSTATIC= \
+	  OPT="-O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan" \
+	  unit
+
 # The VMM itself under ASan+UBSan (dynamic: the nested rig copies its libraries).
 vmm-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan-vmm LDSTATIC= \
@@ -72,6 +89,38 @@ fuzz:
 bench: all
 	@bench/run.sh
 
+# compile_commands.json for clang-tidy and editors: every C file of the
+# build, the tests, the benchmarks and the fuzz targets, with the build's
+# flags (no dependency files). Regenerated when the Makefile or a file set
+# changes; `make -B compile_commands.json` forces it.
+CDB_SRC := $(LIB_SRC) src/main.c $(wildcard tools/*.c) $(sort $(wildcard tests/unit/*.c)) \
+           $(sort $(wildcard bench/*.c)) $(sort $(wildcard fuzz/*.c))
+CDB_FLAGS := $(filter-out -MMD -MP,$(CFLAGS)) -Itests/unit
+compile_commands.json: Makefile $(CDB_SRC)
+	@$(if $(V),,echo "  GEN     $@")
+	$(Q){ sep=' '; echo '['; for f in $(CDB_SRC); do \
+	  printf '%s{"directory": "%s", "file": "%s", "command": "%s %s -c %s"}\n' \
+	    "$$sep" "$(CURDIR)" "$$f" "$(CC)" "$(CDB_FLAGS)" "$$f"; sep=','; \
+	done; echo ']'; } >$@.tmp && mv $@.tmp $@
+
+# clang-tidy over src/ with the checked-in .clang-tidy (bug-finding checks);
+# prints each finding once and fails on any. TIDY_FILES=... narrows it.
+TIDY_FILES ?= $(LIB_SRC) src/main.c
+TIDY_JOBS  ?= 2
+tidy: compile_commands.json
+	@mkdir -p $(BUILD)
+	@run-clang-tidy -quiet -j $(TIDY_JOBS) -p . \
+	  $(addprefix ^$(CURDIR)/,$(addsuffix $$,$(TIDY_FILES))) 2>&1 | \
+	  sed -e 's/\x1b\[[0-9;]*m//g' -e 's|$(CURDIR)/||' >$(BUILD)/tidy.log; \
+	  grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' $(BUILD)/tidy.log | sort -u >$(BUILD)/tidy.txt; \
+	  cat $(BUILD)/tidy.txt; n=$$(wc -l <$(BUILD)/tidy.txt); \
+	  echo "tidy: $$n findings (details: $(BUILD)/tidy.log)"; [ $$n -eq 0 ]
+
+# The floors of src/ (ARCHITECTURE.md): no include upward, no json-c in core,
+# no call loop between files (from the objects' symbols).
+check-layers: $(LIB_OBJ) $(BUILD)/src/main.o
+	@scripts/check-layers.py $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -81,6 +130,6 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit unit-build unit-asan vmm-asan e2e test fuzz bench format format-check clean
+.PHONY: check-layers all unit unit-build unit-asan unit-tsan vmm-asan e2e test fuzz bench tidy format format-check clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:

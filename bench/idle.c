@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "fakes.h"
 #include "mem/backend.h"
 #include "mem/hotplug.h"
@@ -172,7 +172,9 @@ int main(int argc, char **argv)
 		printf("plugged_overhead_kib %ld\n", rss2 - rss0 - (long)(plug >> 10));
 		printf("plugged_pte_kib %ld\n", pte2 - pte0);
 		printf("plugged_slots %" PRIu64 "\n", st.slots);
-		hp_unplug(&s.hp, 0, plug);
+		ret = hp_unplug(&s.hp, 0, plug);
+		if (ret)
+			fprintf(stderr, "idle: hp_unplug: %d\n", ret);
 	}
 	vmem_destroy(&s.m);
 	hp_destroy(&s.hp);

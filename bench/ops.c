@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "core/log.h"
+#include "lib/log.h"
 #include "mem/backend.h"
 #include "mem/hotplug.h"
 #include "virtio/mem.h"
@@ -123,37 +123,21 @@ static int vm_unplug(struct vmem *m, uint64_t off, uint64_t len)
 
 static const struct vmem_host_ops vops = {.plug = vm_plug, .unplug = vm_unplug};
 
-static uint64_t rd(struct rig *g, uint64_t off, uint32_t len)
-{
-	uint64_t v = 0;
-
-	bus_read(&g->fp.mmio, g->bar + off, &v, len);
-	return v;
-}
-
 static void wr(struct rig *g, uint64_t off, uint32_t len, uint64_t v)
 {
 	bus_write(&g->fp.mmio, g->bar + off, &v, len);
 }
 
-/* The Linux driver's bring-up: features, one queue, DRIVER_OK. */
+/* The Linux driver's bring-up: reset, bus master, features, one queue, DRIVER_OK. */
 static void driver_init(struct rig *g)
 {
-	wr(g, VIRTIO_PCI_STATUS, 1, 0);
-	wr(g, VIRTIO_PCI_STATUS, 1, 3);
-	wr(g, VIRTIO_PCI_GFSELECT, 4, 0);
-	wr(g, VIRTIO_PCI_GF, 4, 1 << VMEM_F_UNPLUGGED_INACCESSIBLE);
-	wr(g, VIRTIO_PCI_GFSELECT, 4, 1);
-	wr(g, VIRTIO_PCI_GF, 4, 1);
-	wr(g, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	struct vdrv_queue q;
+
+	vdrv_reset(&g->fp, &g->vp);
 	vqd_init(&g->d, &g->fm, RING_GPA, VMEM_QUEUE_SIZE);
-	wr(g, VIRTIO_PCI_Q_SELECT, 2, 0);
-	wr(g, VIRTIO_PCI_Q_DESC, 4, g->d.desc);
-	wr(g, VIRTIO_PCI_Q_DRIVER, 4, g->d.avail);
-	wr(g, VIRTIO_PCI_Q_DEVICE, 4, g->d.used);
-	wr(g, VIRTIO_PCI_Q_ENABLE, 2, 1);
-	wr(g, VIRTIO_PCI_STATUS, 1, 3 | 8 | 4);
-	if (rd(g, VIRTIO_PCI_STATUS, 1) != 0xF) {
+	q = vdrv_queue_of(&g->d, 0);
+	if (vdrv_bring_up(&g->fp, &g->vp, VDRV_VERSION_1 | 1 << VMEM_F_UNPLUGGED_INACCESSIBLE, &q,
+			  1) != 0xF) {
 		fprintf(stderr, "ops: the device refused the driver\n");
 		exit(1);
 	}

@@ -7,7 +7,8 @@
 # default 9), BENCH_VM_REPEATS (memvisor/QEMU side-by-side pairs at most,
 # default 3; fewer run when they would not fit), BENCH_BUDGET_S (seconds the
 # whole run may take, default 900), BENCH_SKIP_VM=1 (leave out the nested
-# comparison), BENCH_RESULTS (default bench/results.md).
+# comparison), BENCH_SKIP_SNAP=1 (leave out the snapshot/restore figures),
+# BENCH_RESULTS (default bench/results.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -43,11 +44,22 @@ echo "bench: plug/unplug/request rate in process, $REPEATS repeats" >&2
 "$BUILD/bench/ops" "$REPEATS" >>"$raw"
 if [ "${BENCH_SKIP_VM:-0}" != 1 ]; then
 	echo "bench: memvisor vs QEMU in the nested rig, $VM_REPEATS repeats (minutes)" >&2
-	# Whatever is left of the 15 minutes make bench may take, less a margin.
-	budget=$((BENCH_BUDGET_S - ($(date +%s) - start) - 45))
+	# Whatever is left of the 15 minutes make bench may take, less a margin
+	# and what the snapshot figures need.
+	reserve=420
+	[ "${BENCH_SKIP_SNAP:-0}" != 1 ] || reserve=0
+	budget=$((BENCH_BUDGET_S - ($(date +%s) - start) - 45 - reserve))
 	if ! python3 bench/compare.py --budget "$budget" "$VM_REPEATS" memvisor-bs128m >>"$raw"; then
 		echo "bench: the nested comparison failed (see above); its figures are missing" >&2
 		echo "vm_failed 1" >>"$raw"
+	fi
+fi
+if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_SNAP:-0}" != 1 ]; then
+	echo "bench: snapshot size, pause and restore vs QEMU in the nested rig (minutes)" >&2
+	budget=$((BENCH_BUDGET_S - ($(date +%s) - start) - 30))
+	if ! python3 bench/snapshot.py --budget "$budget" "$VM_REPEATS" >>"$raw"; then
+		echo "bench: the snapshot figures failed (see above); they are missing" >&2
+		echo "snap_failed 1" >>"$raw"
 	fi
 fi
 end=$(date +%s)

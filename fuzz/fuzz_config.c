@@ -17,7 +17,7 @@
 
 #include "config/config.h"
 #include "config/host.h"
-#include "core/util.h"
+#include "lib/util.h"
 #include "../tests/unit/config_fake_host.h"
 
 /* What validate.c enforces; restated here so a weakened check is caught. */
@@ -51,11 +51,21 @@ static int bare_check_file(const char *path, struct config_file_info *info, char
 	return 0;
 }
 
+/* Every --pmem file exists, 64M. */
+static int bare_check_pmem_file(const char *path, bool read_only, struct config_pmem_file *info,
+				char *why, size_t len)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = 64ULL << 20;
+	return 0;
+}
+
 static const struct config_host_ops bare_host = {
     .hugepage_size_offered = bare_hp_offered,
     .default_hugepage_size = bare_hp_default,
     .numa_node_present = bare_node_present,
     .check_file = bare_check_file,
+    .check_pmem_file = bare_check_pmem_file,
 };
 
 static void check_refusal(int r, const char *err)

@@ -32,7 +32,7 @@
 #include "api/api.h"
 #include "api/commands.h"
 #include "api/qmp.h"
-#include "core/util.h"
+#include "lib/util.h"
 
 #define FZ_DEVS	     2
 #define FZ_BLOCK     (2 * MiB)

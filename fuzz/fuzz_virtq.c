@@ -3,8 +3,11 @@
  * Input: byte 0 = log2 queue size, byte 1 = pops to try, the rest is copied
  * to the start of guest memory (descriptor table, avail ring and buffers).
  * Invariants: never crash, never touch memory outside the map, a popped
- * chain stays within its limits, readable before writable.
+ * chain stays within its limits, readable before writable, a read past the
+ * readable bytes is refused, and every failure is -EFAULT (or -EINVAL on a
+ * queue already broken).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (i = 0; i < pops; i++) {
 		int ret = virtq_pop(&q, &c);
+		size_t len;
 
 		if (ret <= 0)
 			break;
@@ -50,10 +54,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (j = 0; j < c.nr; j++)
 			if (!c.seg[j].len || c.seg[j].writable != (j >= c.nr_out))
 				abort();
-		virtq_chain_read(&q, &c, i % 7, buf, c.out_len < sizeof(buf) ? c.out_len : 0);
+		len = c.out_len < sizeof(buf) ? c.out_len : 0;
+		ret = virtq_chain_read(&q, &c, i % 7, buf, len);
+		/* Past the readable bytes is refused; inside, a fuzzed address may fault. */
+		if ((ret && ret != -EFAULT) || (!ret && len && i % 7 + len > c.out_len))
+			abort();
 		memset(buf, 0xA5, sizeof(buf));
-		virtq_chain_write(&q, &c, 0, buf, c.in_len < sizeof(buf) ? c.in_len : sizeof(buf));
-		virtq_push(&q, c.head, 10);
+		ret = virtq_chain_write(&q, &c, 0, buf,
+					c.in_len < sizeof(buf) ? c.in_len : sizeof(buf));
+		if (ret && ret != -EFAULT)
+			abort();
+		/* The used ring may lie outside guest memory (-EFAULT); the head is valid. */
+		ret = virtq_push(&q, c.head, 10);
+		if (ret && ret != -EFAULT && !(ret == -EINVAL && q.broken))
+			abort();
 		virtq_should_notify(&q);
 	}
 	fake_gmem_free(&fm);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "fakes.h"
 #include "virtio/mem.h"
 #include "virtio_test.h"

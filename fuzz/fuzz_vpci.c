@@ -3,6 +3,8 @@
  * width and order. Each 12-byte record is one access: kind, 16-bit offset,
  * width, 64-bit value. Queue addresses are steered into guest memory half
  * of the time so that notifications reach the device too.
+ * Some records write the PCI command register (decode, bus master) or
+ * reach config space past the header, the PCI_CFG window among it.
  * Invariants: never crash; FEATURES_OK only with VERSION_1; an enabled queue
  * has a valid size; the INTx line is up only while the ISR is non-zero.
  */
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "fakes.h"
 #include "virtio/mem.h"
 #include "virtio/pci.h"
@@ -46,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    virtio_pci_init(&vp, &m.vdev, &fp.h, NULL, "virtio-mem"))
 		abort();
 	bar = vp.pci.bars[0].addr;
+	/* Decode and bus master on, as the driver leaves them; records may toggle them. */
+	pci_cfg_write(&fp.h, vp.pci.slot, 0, 0x04, 2, 0x0006);
 	for (at = 0; at + 12 <= size; at += 12) {
 		const uint8_t *r = data + at;
 		uint8_t kind = r[0];
@@ -74,7 +78,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off = VIRTIO_PCI_ISR_OFF + off % 4;
 			break;
 		default:
-			vmem_set_requested(&m, val % (2 * GiB), err, sizeof(err));
+			if (kind & 0x80) {
+				/* Config space from the capabilities on: the PCI_CFG window. */
+				unsigned int co = 0x40 + off % 0xC0, cl = MV_MIN(len, 4);
+
+				if (co + cl > PCI_CFG_SIZE)
+					continue;
+				if (kind & 0x20)
+					pci_cfg_read(&fp.h, vp.pci.slot, 0, co, cl);
+				else
+					pci_cfg_write(&fp.h, vp.pci.slot, 0, co, cl, val);
+			} else if (kind & 0x40)
+				pci_cfg_write(&fp.h, vp.pci.slot, 0, 0x04, 2, val);
+			else
+				vmem_set_requested(&m, val % (2 * GiB), err, sizeof(err));
 			continue;
 		}
 		if (off + len > VIRTIO_PCI_BAR_SIZE) {

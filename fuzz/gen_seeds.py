@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora of fuzz_config and fuzz_qmp.
 
-fuzz_config: every example command line of the Cloud Hypervisor memory doc
-(its ``` blocks that start with --) and every command line the config unit
-tests parse, one argv word per line (each also with "--kernel /k" first, so
-validation runs past the kernel check).
-fuzz_qmp: the requests of the QEMU 7.2 transcript (the >> lines), whole and
-split, plus hand-written hostile streams. Each input is a 4-byte header (see
-fuzz_qmp.c) and the stream.
+fuzz_config: every command line the config unit tests parse, one argv word
+per line (each also with "--kernel /k" first, so validation runs past the
+kernel check); with a markdown file as argument, also each of its ``` blocks
+whose lines start with -- (e.g. a memory-options guide).
+fuzz_qmp: a resize session as a management tool drives it (SESSION below),
+whole and split, plus hand-written hostile streams. Each input is a 4-byte
+header (see fuzz_qmp.c) and the stream.
 
-Usage: fuzz/gen_seeds.py [SEED_DOC] [TRANSCRIPT]; writes fuzz/corpus/.
+Usage: fuzz/gen_seeds.py [MARKDOWN]; writes fuzz/corpus/ (adds and
+overwrites, never deletes: seeds from earlier runs stay).
 """
 import hashlib
 import os
@@ -17,9 +18,26 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOC = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/seeds/cloud-hypervisor-memory.md"
-TRANSCRIPT = (sys.argv[2] if len(sys.argv) > 2 else
-              "/work/shared/reference/qemu-7.2-virtio-mem-qmp-transcript.txt")
+DOC = sys.argv[1] if len(sys.argv) > 1 else None
+
+# Grow a virtio-mem device to 1 GiB, shrink it to 256 MiB, poll the size
+# between, then two requests QEMU's validation refuses (not a multiple of the
+# block size, past the region) and quit.
+_SET = ('{"execute": "qom-set", "arguments": {"path": "vm0", "property": "requested-size", '
+        '"value": %d}}')
+_SIZE = '{"execute": "qom-get", "arguments": {"path": "vm0", "property": "size"}}'
+SESSION = ([
+    '{"execute": "qmp_capabilities"}',
+    '{"execute": "query-memory-devices"}',
+    '{"execute": "query-memory-size-summary"}',
+    _SET % (1 << 30), _SIZE, _SIZE,
+    '{"execute": "query-memory-devices"}',
+    '{"execute": "query-memory-size-summary"}',
+    _SET % (256 << 20), _SIZE, _SIZE, _SIZE,
+    '{"execute": "query-memory-devices"}',
+    _SET % (3 << 20), _SET % (64 << 30),
+    '{"execute": "quit"}',
+])
 
 
 def write(target, name, data):
@@ -42,8 +60,10 @@ def c_unescape(s):
 def config_lines():
     lines = []
     # The doc: each ``` block whose lines start with --, words split at blanks.
-    with open(DOC) as f:
-        text = f.read()
+    text = ""
+    if DOC:
+        with open(DOC) as f:
+            text = f.read()
     block, inside = [], False
     for line in text.splitlines():
         if line.startswith("```"):
@@ -81,11 +101,7 @@ def config_lines():
 
 
 def qmp_seeds():
-    reqs = []
-    with open(TRANSCRIPT) as f:
-        for line in f:
-            if line.startswith(">> "):
-                reqs.append(line[3:].rstrip("\n"))
+    reqs = SESSION
     seeds = {}
     whole = "\n".join(reqs) + "\n"
     seeds["transcript"] = b"\0\0\0\0" + whole.encode()

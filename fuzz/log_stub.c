@@ -1,5 +1,5 @@
 /* Silent logging for fuzzing: a hostile guest's warnings would drown libFuzzer. */
-#include "core/log.h"
+#include "lib/log.h"
 
 void mv_err(const char *fmt, ...)
 {

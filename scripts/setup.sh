@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(gcc make libc6-dev pkg-config libjson-c-dev libnuma-dev libcmocka-dev
       clang libclang-rt-14-dev clang-format
-      qemu-system-x86 busybox-static cpio kmod gzip python3 python3-pytest)
+      qemu-system-x86 busybox-static cpio kmod gzip python3 python3-pytest
+      acpica-tools)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -34,12 +34,28 @@ run() { # name, command...
 	local name=$1 log=build/test-$1.log
 	shift
 	echo "== $name"
-	"$@" 2>&1 | tee "$log" | grep -E '^\[  (FAILED|ERROR)|FAIL|Error|^[a-z0-9-]+: [0-9]+ passed|^=*[ ]*[0-9]+ (passed|failed)' || true
+	"$@" 2>&1 | tee "$log" | grep -E '^rig: (L1 died|rerun of)|^\[  (FAILED|ERROR)|FAIL|Error|^[a-z0-9-]+: [0-9]+ passed|^=*[ ]*[0-9]+ (passed|failed)' || true
+	local before=$failed
 	count "$name" "$log"
+	[ "$failed" -eq "$before" ] || failure_details "$name" "$log"
 }
 
+failure_details() { # name, log: why a suite failed, so a CI excerpt shows it
+	echo "== $1: failure details (all of it in $2)"
+	# pytest's failure reports (the assertion, then each VM's console tail),
+	# else the last lines of the suite's output.
+	if grep -q '^=* FAILURES =*$' "$2"; then
+		sed -n '/^=* FAILURES =*$/,/^=* short test summary/p' "$2" |
+			grep -vE '^(    |E  +  )?\s*$' | tail -n 120 | cut -c1-400
+	else
+		tail -n 40 "$2" | cut -c1-400
+	fi
+}
+
+run layers make --no-print-directory check-layers
 run unit make --no-print-directory unit
 run unit-asan make --no-print-directory unit-asan
+run unit-tsan make --no-print-directory unit-tsan
 if [ -x fuzz/run.sh ]; then
 	run fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" fuzz/run.sh
 fi
@@ -51,7 +67,7 @@ if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then
 		run e2e tests/e2e/run.sh
 	else
 		MEMVISOR_E2E_HOSTILE_PAGES=${MEMVISOR_E2E_HOSTILE_PAGES:-512} \
-			run e2e tests/e2e/run.sh -m "not measure"
+			run e2e tests/e2e/run.sh -m "not measure and not soak"
 	fi
 fi
 # The VMM itself built with ASan+UBSan, driving real guests: memory errors,
@@ -62,7 +78,7 @@ if [ -d tests/e2e ] && [ "${MEMVISOR_E2E_ASAN:-1}" = 1 ]; then
 		failed=$((failed + 1))
 	fi
 	MEMVISOR_BUILD=build/asan-vmm MEMVISOR_E2E_WORK=build/e2e-asan \
-		run e2e-asan tests/e2e/run.sh -k "grow_and_shrink or reboot_unplugs or two_zones or test_boots"
+		run e2e-asan tests/e2e/run.sh -k "grow_and_shrink or reboot_unplugs or two_zones or test_boots or test_pmem"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

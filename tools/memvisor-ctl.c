@@ -22,7 +22,8 @@
 #include "api/buf.h"
 #include "api/ctl.h"
 #include "api/qmp.h"
-#include "core/util.h"
+#include "lib/util.h"
+#include "lib/size.h"
 
 enum {
 	EXIT_OK = 0,
@@ -32,7 +33,8 @@ enum {
 	EXIT_TIMEOUT = 4,
 };
 
-#define CTL_REPLY_TIMEOUT_MS 30000
+#define CTL_REPLY_TIMEOUT_MS	30000
+#define CTL_SNAPSHOT_TIMEOUT_MS (3600 * 1000)
 
 static const char ctl_usage[] =
     "usage: memvisor-ctl --socket PATH COMMAND [ARGS]\n"
@@ -40,17 +42,29 @@ static const char ctl_usage[] =
     "\n"
     "Commands:\n"
     "  status                         print the VM run state\n"
-    "  info memory-devices|memory_size_summary|numa|ramblock|mtree\n"
+    "  info balloon|memory-devices|memory_size_summary|numa|ramblock|mtree\n"
     "                                 print the HMP view, as QEMU's 'info' prints it\n"
     "  query NAME                     run QMP command NAME, print its return as JSON\n"
     "  resize [--id DEV] SIZE [--wait] [--timeout SECONDS] [--spread]\n"
     "                                 with --id: set DEV's requested-size to SIZE;\n"
     "                                 without: SIZE is the total guest memory (boot RAM\n"
     "                                 included), as Cloud Hypervisor's resize; with several\n"
-    "                                 devices --spread shares it in proportion to max-size.\n"
+    "                                 devices --spread shares it in proportion to max-size;\n"
+    "                                 with no virtio-mem device, by ACPI DIMMs (one added\n"
+    "                                 of the difference, or the newest ones removed).\n"
     "                                 --wait prints progress until plugged (default timeout\n"
     "                                 60 s) and explains a stall\n"
+    "  balloon SIZE                   ask the balloon for a guest of SIZE (QEMU's balloon)\n"
     "  powerdown | reset | quit       ACPI power button, system reset, stop memvisor\n"
+    "  pause | resume                 QMP stop and cont: vCPUs and device queues paused\n"
+    "  snapshot [--live] file:///PATH the VM into one file (paused meanwhile; --live:\n"
+    "                                 memory copied while it runs, paused for the last\n"
+    "                                 pass); prints the pause; exits 0 once the file is\n"
+    "                                 complete and durable\n"
+    "  autoscale [--json]             the --autoscale policy, its current signals and its\n"
+    "                                 last decisions (QMP x-query-autoscale)\n"
+    "  autoscale resume [DEV]         resume the policy for DEV (default: every device)\n"
+    "                                 after a hand-set requested-size paused it\n"
     "  events [--count N] [--timeout SECONDS]\n"
     "                                 print QMP events as JSON lines as they arrive\n"
     "\n"
@@ -143,7 +157,8 @@ static int ctl_send(struct ctl_conn *c, const char *text)
 }
 
 /* Events seen while waiting for a reply are dropped; `resize --wait` polls. */
-static struct json_object *ctl_call(struct ctl_conn *c, const char *name, struct json_object *args)
+static struct json_object *ctl_call_within(struct ctl_conn *c, const char *name,
+					   struct json_object *args, int timeout_ms)
 {
 	struct json_object *req = json_object_new_object(), *msg, *id;
 	struct api_buf text;
@@ -161,12 +176,17 @@ static struct json_object *ctl_call(struct ctl_conn *c, const char *name, struct
 	api_buf_free(&text);
 	if (ret)
 		return NULL;
-	while ((msg = ctl_next(c, CTL_REPLY_TIMEOUT_MS))) {
+	while ((msg = ctl_next(c, timeout_ms))) {
 		if (json_object_object_get_ex(msg, "id", &id) && json_object_get_int(id) == my_id)
 			return msg;
 		json_object_put(msg);
 	}
 	return NULL;
+}
+
+static struct json_object *ctl_call(struct ctl_conn *c, const char *name, struct json_object *args)
+{
+	return ctl_call_within(c, name, args, CTL_REPLY_TIMEOUT_MS);
 }
 
 static int ctl_connect(struct ctl_conn *c, const char *path)
@@ -248,6 +268,54 @@ static int ctl_simple(struct ctl_conn *c, const char *name)
 	return rc;
 }
 
+static int ctl_balloon(struct ctl_conn *c, int argc, char **argv)
+{
+	struct json_object *args, *reply;
+	char err[256];
+	uint64_t size;
+	int rc;
+
+	if (ctl_parse_balloon(argc, argv, &size, err, sizeof(err))) {
+		fprintf(stderr, "memvisor-ctl: %s\n", err);
+		return EXIT_USAGE;
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "value", json_object_new_int64((int64_t)size));
+	reply = ctl_call(c, "balloon", args);
+	ctl_result(reply, &rc);
+	json_object_put(reply);
+	return rc;
+}
+
+/*
+ * x-snapshot: the reply comes when the file is complete and durable, so
+ * wait long enough; then one line with the pause.
+ */
+static int ctl_snapshot(struct ctl_conn *c, int argc, char **argv)
+{
+	struct json_object *args, *reply, *ret, *pause, *passes;
+	bool live = argc == 2 && !strcmp(argv[0], "--live");
+	int rc;
+
+	if (argc != 1 && !live) {
+		fprintf(stderr, "memvisor-ctl: snapshot: want [--live] file:///PATH\n");
+		return EXIT_USAGE;
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "url", json_object_new_string(argv[argc - 1]));
+	if (live)
+		json_object_object_add(args, "live", json_object_new_boolean(1));
+	reply = ctl_call_within(c, "x-snapshot", args, CTL_SNAPSHOT_TIMEOUT_MS);
+	ret = ctl_result(reply, &rc);
+	if (ret && json_object_object_get_ex(ret, "x-pause-ms", &pause) &&
+	    json_object_object_get_ex(ret, "x-passes", &passes))
+		printf("snapshot %s: paused %.3f ms, %d pass%s over memory\n", argv[argc - 1],
+		       json_object_get_double(pause), json_object_get_int(passes),
+		       json_object_get_int(passes) == 1 ? "" : "es");
+	json_object_put(reply);
+	return rc;
+}
+
 static void ctl_print_json(struct json_object *o)
 {
 	struct api_buf b;
@@ -266,6 +334,92 @@ static int ctl_query(struct ctl_conn *c, const char *name)
 	ret = ctl_result(reply, &rc);
 	if (ret)
 		ctl_print_json(ret);
+	json_object_put(reply);
+	return rc;
+}
+
+static uint64_t js_u64(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+static const char *js_str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static void ctl_print_decision(struct json_object *d)
+{
+	printf("  %" PRId64 " %-6s total %" PRIu64 "M available %" PRIu64 "M -> %" PRIu64 "M: %s\n",
+	       (int64_t)js_u64(d, "time"), js_str(d, "decision"), js_u64(d, "total") >> 20,
+	       js_u64(d, "available") >> 20, js_u64(d, "target") >> 20, js_str(d, "reason"));
+}
+
+/* autoscale [--json] | autoscale resume [DEV] */
+static int ctl_autoscale(struct ctl_conn *c, int argc, char **argv)
+{
+	struct json_object *reply, *ret, *p, *s, *list, *paused, *cur;
+	int rc;
+
+	if (argc >= 1 && !strcmp(argv[0], "resume")) {
+		struct json_object *args = NULL;
+
+		if (argc > 2) {
+			fprintf(stderr, "memvisor-ctl: autoscale resume: want at most one DEV\n");
+			return EXIT_USAGE;
+		}
+		if (argc == 2) {
+			args = json_object_new_object();
+			json_object_object_add(args, "id", json_object_new_string(argv[1]));
+		}
+		reply = ctl_call(c, "x-autoscale-resume", args);
+		ctl_result(reply, &rc);
+		json_object_put(reply);
+		return rc;
+	}
+	if (argc == 1 && !strcmp(argv[0], "--json"))
+		return ctl_query(c, "x-query-autoscale");
+	if (argc) {
+		fprintf(stderr, "memvisor-ctl: autoscale: want [--json] or resume [DEV]\n");
+		return EXIT_USAGE;
+	}
+	reply = ctl_call(c, "x-query-autoscale", NULL);
+	ret = ctl_result(reply, &rc);
+	if (ret) {
+		json_object_object_get_ex(ret, "policy", &p);
+		json_object_object_get_ex(ret, "signals", &s);
+		json_object_object_get_ex(ret, "decisions", &list);
+		json_object_object_get_ex(ret, "paused", &paused);
+		json_object_object_get_ex(ret, "current", &cur);
+		printf("policy: min %" PRIu64 "M max %" PRIu64 "M low %" PRIu64 "%% high %" PRIu64
+		       "%% up_step %" PRIu64 "M down_delay %" PRIu64 "s\n",
+		       js_u64(p, "min") >> 20, js_u64(p, "max") >> 20, js_u64(p, "low"),
+		       js_u64(p, "high"), js_u64(p, "up-step") >> 20, js_u64(p, "down-delay"));
+		printf("paused: ");
+		for (size_t i = 0; paused && i < json_object_array_length(paused); i++)
+			printf("%s%s", i ? " " : "",
+			       json_object_get_string(json_object_array_get_idx(paused, i)));
+		printf("%s\n", paused && json_object_array_length(paused) ? "" : "none");
+		printf("signals: total %" PRIu64 "M available %" PRIu64 "M free %" PRIu64
+		       "M caches %" PRIu64 "M major-faults %" PRIu64 " swap-in %" PRIu64
+		       " swap-out %" PRIu64 "%s\n",
+		       js_u64(s, "total") >> 20, js_u64(s, "available") >> 20,
+		       js_u64(s, "free") >> 20, js_u64(s, "caches") >> 20,
+		       js_u64(s, "major-faults"), js_u64(s, "swap-in"), js_u64(s, "swap-out"),
+		       json_object_get_boolean(json_object_object_get(s, "resizing"))
+			   ? " (resizing)"
+			   : "");
+		printf("now:\n");
+		if (cur)
+			ctl_print_decision(cur);
+		printf("last decisions:\n");
+		for (size_t i = 0; list && i < json_object_array_length(list); i++)
+			ctl_print_decision(json_object_array_get_idx(list, i));
+	}
 	json_object_put(reply);
 	return rc;
 }
@@ -295,7 +449,7 @@ static int ctl_info(struct ctl_conn *c, const char *what)
 	ret = ctl_result(reply, &rc);
 	if (ret) {
 		s = json_object_get_string(ret);
-		if (!strncmp(s, "unknown command:", 16))
+		if (!strncmp(s, "unknown command:", 16) || !strncmp(s, "Error:", 6))
 			rc = EXIT_QMP;
 		for (; *s; s++)
 			if (*s != '\r')
@@ -333,19 +487,15 @@ static int ctl_raw(struct ctl_conn *c, const char *raw)
 /* Reads every device; returns how many (at most max) or -1 after printing why. */
 static int ctl_devices(struct ctl_conn *c, struct ctl_memdev *devs, int max, int *rc)
 {
-	struct json_object *reply = ctl_call(c, "query-memory-devices", NULL), *ret, *data;
-	int i, n = 0;
+	struct json_object *reply = ctl_call(c, "query-memory-devices", NULL), *ret;
+	int n;
 
 	ret = ctl_result(reply, rc);
 	if (!ret) {
 		json_object_put(reply);
 		return -1;
 	}
-	for (i = 0; i < (int)json_object_array_length(ret) && n < max; i++) {
-		if (json_object_object_get_ex(json_object_array_get_idx(ret, i), "data", &data) &&
-		    ctl_memdev_from_json(data, &devs[n]) == 0)
-			n++;
-	}
+	n = ctl_memdevs_from_list(ret, devs, max);
 	json_object_put(reply);
 	return n;
 }
@@ -364,56 +514,69 @@ static int ctl_set_requested(struct ctl_conn *c, const char *id, uint64_t size)
 	return rc;
 }
 
-struct ctl_resize {
-	const char *id;
-	uint64_t size;
-	bool wait;
-	bool spread;
-	unsigned int timeout_s;
-};
-
-static int ctl_resize_parse(int argc, char **argv, struct ctl_resize *r)
+/* Base plus plugged memory from query-memory-size-summary; 0 or an exit code. */
+static int ctl_total(struct ctl_conn *c, uint64_t *total)
 {
-	bool have_size = false;
-	char *end;
-	int i;
+	struct json_object *reply = ctl_call(c, "query-memory-size-summary", NULL), *ret, *v;
+	int rc;
 
-	r->timeout_s = 60;
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--id") && i + 1 < argc) {
-			r->id = argv[++i];
-		} else if (!strcmp(argv[i], "--wait")) {
-			r->wait = true;
-		} else if (!strcmp(argv[i], "--spread")) {
-			r->spread = true;
-		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-			r->timeout_s = (unsigned int)strtoul(argv[++i], &end, 10);
-			if (*end || !r->timeout_s) {
-				fprintf(stderr,
-					"memvisor-ctl: --timeout %s: not a positive number "
-					"of seconds\n",
-					argv[i]);
-				return -EINVAL;
-			}
-		} else if (!have_size && argv[i][0] != '-') {
-			if (ctl_parse_size(argv[i], &r->size)) {
-				fprintf(stderr,
-					"memvisor-ctl: resize %s: not a size (e.g. 512M, 2G)\n",
-					argv[i]);
-				return -EINVAL;
-			}
-			have_size = true;
-		} else {
-			fprintf(stderr, "memvisor-ctl: resize: unexpected argument '%s'\n",
-				argv[i]);
-			return -EINVAL;
+	*total = 0;
+	ret = ctl_result(reply, &rc);
+	if (ret && json_object_object_get_ex(ret, "base-memory", &v))
+		*total += json_object_get_uint64(v);
+	if (ret && json_object_object_get_ex(ret, "plugged-memory", &v))
+		*total += json_object_get_uint64(v);
+	json_object_put(reply);
+	return rc;
+}
+
+/*
+ * A VM without virtio-mem devices resizes by ACPI DIMMs: memvisor's x-resize
+ * adds one DIMM of the difference or removes the newest hot-added DIMMs;
+ * --wait polls until the guest holds exactly the target (shrinking waits
+ * for the guest's ejects).
+ */
+static int ctl_resize_dimms(struct ctl_conn *c, const struct ctl_resize *r)
+{
+	struct json_object *args = json_object_new_object(), *reply, *ev;
+	uint64_t total, last = UINT64_MAX, deadline;
+	char a[32], b[32];
+	int rc;
+
+	json_object_object_add(args, "size", json_object_new_uint64(r->size));
+	reply = ctl_call(c, "x-resize", args);
+	ctl_result(reply, &rc);
+	json_object_put(reply);
+	if (rc || !r->wait)
+		return rc;
+	deadline = ctl_now_ms() + (uint64_t)r->timeout_s * 1000;
+	mv_size_format(r->size, b, sizeof(b));
+	for (;;) {
+		rc = ctl_total(c, &total);
+		if (rc)
+			return rc;
+		if (total != last) {
+			mv_size_format(total, a, sizeof(a));
+			printf("memory: %s/%s\n", a, b);
+			fflush(stdout);
+			last = total;
+		}
+		if (total == r->size)
+			return EXIT_OK;
+		if (ctl_now_ms() >= deadline)
+			break;
+		ev = ctl_next(c, 500);
+		json_object_put(ev);
+		if (c->broken) {
+			fprintf(stderr, "memvisor-ctl: connection lost while waiting\n");
+			return EXIT_CONN;
 		}
 	}
-	if (!have_size) {
-		fprintf(stderr, "memvisor-ctl: resize: SIZE missing\n");
-		return -EINVAL;
-	}
-	return 0;
+	fprintf(stderr,
+		"memvisor-ctl: memory %s/%s after %u s (a refused eject shows in "
+		"query-acpi-ospm-status)\n",
+		a, b, r->timeout_s);
+	return EXIT_TIMEOUT;
 }
 
 static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
@@ -426,8 +589,10 @@ static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
 	char err[256], a[32], b[32];
 	int n, i, rc, found = 0;
 
-	if (ctl_resize_parse(argc, argv, &r))
+	if (ctl_parse_resize(argc, argv, &r, err, sizeof(err))) {
+		fprintf(stderr, "memvisor-ctl: %s\n", err);
 		return EXIT_USAGE;
+	}
 	n = ctl_devices(c, devs, API_MAX_MEMDEVS, &rc);
 	if (n < 0)
 		return rc;
@@ -441,6 +606,8 @@ static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
 		}
 		if (!found) /* let the server word the error */
 			return ctl_set_requested(c, r.id, r.size);
+	} else if (n == 0) {
+		return ctl_resize_dimms(c, &r);
 	} else {
 		reply = ctl_call(c, "query-memory-size-summary", NULL);
 		ret = ctl_result(reply, &rc);
@@ -477,8 +644,8 @@ static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
 			if (!target[i])
 				continue;
 			if (devs[i].info.size != last[i]) {
-				ctl_format_size(devs[i].info.size, a, sizeof(a));
-				ctl_format_size(req[i], b, sizeof(b));
+				mv_size_format(devs[i].info.size, a, sizeof(a));
+				mv_size_format(req[i], b, sizeof(b));
 				printf("%s: %s/%s plugged\n", devs[i].info.id, a, b);
 				fflush(stdout);
 				last[i] = devs[i].info.size;
@@ -500,8 +667,8 @@ static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		if (!target[i] || devs[i].info.size == req[i])
 			continue;
-		ctl_format_size(devs[i].info.size, a, sizeof(a));
-		ctl_format_size(req[i], b, sizeof(b));
+		mv_size_format(devs[i].info.size, a, sizeof(a));
+		mv_size_format(req[i], b, sizeof(b));
 		ctl_diagnose(&devs[i], req[i], err, sizeof(err));
 		fprintf(stderr, "memvisor-ctl: %s: %s/%s plugged after %u s: %s\n", devs[i].info.id,
 			a, b, r.timeout_s, err);
@@ -512,22 +679,17 @@ static int ctl_resize(struct ctl_conn *c, int argc, char **argv)
 /* Prints events as JSON lines until `count` arrived (0: forever) or the timeout passed. */
 static int ctl_events(struct ctl_conn *c, int argc, char **argv)
 {
-	long count = 0, timeout_s = 0, seen = 0;
+	struct ctl_events e;
+	unsigned int seen = 0;
+	char err[256];
 	uint64_t end;
-	int i;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			count = strtol(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-			timeout_s = strtol(argv[++i], NULL, 10);
-		else
-			return EXIT_USAGE;
-	}
-	if (count < 0 || timeout_s < 0)
+	if (ctl_parse_events(argc, argv, &e, err, sizeof(err))) {
+		fprintf(stderr, "memvisor-ctl: %s\n", err);
 		return EXIT_USAGE;
-	end = timeout_s ? ctl_now_ms() + (uint64_t)timeout_s * 1000 : UINT64_MAX;
-	while (!count || seen < count) {
+	}
+	end = e.timeout_s ? ctl_now_ms() + (uint64_t)e.timeout_s * 1000 : UINT64_MAX;
+	while (!e.count || seen < e.count) {
 		uint64_t now = ctl_now_ms();
 		struct json_object *m;
 		struct api_buf text;
@@ -565,51 +727,61 @@ static int ctl_dispatch(struct ctl_conn *c, int argc, char **argv)
 		return ctl_query(c, argv[1]);
 	if (!strcmp(cmd, "resize"))
 		return ctl_resize(c, argc - 1, argv + 1);
+	if (!strcmp(cmd, "balloon"))
+		return ctl_balloon(c, argc - 1, argv + 1);
 	if (!strcmp(cmd, "powerdown") && argc == 1)
 		return ctl_simple(c, "system_powerdown");
 	if (!strcmp(cmd, "reset") && argc == 1)
 		return ctl_simple(c, "system_reset");
 	if (!strcmp(cmd, "quit") && argc == 1)
 		return ctl_simple(c, "quit");
-	if (!strcmp(cmd, "events")) {
-		int rc = ctl_events(c, argc - 1, argv + 1);
-
-		if (rc == EXIT_USAGE)
-			fprintf(stderr, "memvisor-ctl: events [--count N] [--timeout SECONDS]\n");
-		return rc;
-	}
+	if (!strcmp(cmd, "snapshot"))
+		return ctl_snapshot(c, argc - 1, argv + 1);
+	if (!strcmp(cmd, "pause") && argc == 1)
+		return ctl_simple(c, "stop");
+	if (!strcmp(cmd, "resume") && argc == 1)
+		return ctl_simple(c, "cont");
+	if (!strcmp(cmd, "autoscale"))
+		return ctl_autoscale(c, argc - 1, argv + 1);
+	if (!strcmp(cmd, "events"))
+		return ctl_events(c, argc - 1, argv + 1);
 	fprintf(stderr, "memvisor-ctl: unknown command or wrong arguments: %s (see --help)\n", cmd);
 	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *raw = NULL;
+	struct ctl_args a;
 	struct ctl_conn c;
-	int i, rc;
+	char err[256];
+	int rc;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(ctl_usage, stdout);
-			return EXIT_OK;
-		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			sock = argv[++i];
-		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
-			raw = argv[++i];
-		} else {
-			fprintf(stderr, "memvisor-ctl: unknown option %s\n%s", argv[i], ctl_usage);
+	if (ctl_parse_args(argc, argv, &a, err, sizeof(err))) {
+		fprintf(stderr, "memvisor-ctl: %s\n%s", err, ctl_usage);
+		return EXIT_USAGE;
+	}
+	if (a.help) {
+		fputs(ctl_usage, stdout);
+		return EXIT_OK;
+	}
+	/* A usage error is one before connecting, not after (the commands parse again). */
+	if (!a.raw) {
+		struct ctl_resize r;
+		struct ctl_events e;
+
+		if ((!strcmp(a.cmd_argv[0], "resize") &&
+		     ctl_parse_resize(a.cmd_argc - 1, a.cmd_argv + 1, &r, err, sizeof(err))) ||
+		    (!strcmp(a.cmd_argv[0], "events") &&
+		     ctl_parse_events(a.cmd_argc - 1, a.cmd_argv + 1, &e, err, sizeof(err)))) {
+			fprintf(stderr, "memvisor-ctl: %s\n", err);
 			return EXIT_USAGE;
 		}
 	}
-	if (!sock || (!raw && i >= argc) || (raw && i < argc)) {
-		fputs(ctl_usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (ctl_connect(&c, sock)) {
+	if (ctl_connect(&c, a.sock)) {
 		ctl_close(&c);
 		return EXIT_CONN;
 	}
-	rc = raw ? ctl_raw(&c, raw) : ctl_dispatch(&c, argc - i, argv + i);
+	rc = a.raw ? ctl_raw(&c, a.raw) : ctl_dispatch(&c, a.cmd_argc, a.cmd_argv);
 	ctl_close(&c);
 	return rc;
 }

@@ -1,10 +1,12 @@
 #include "acpi/acpi.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acpi/aml.h"
-#include "core/util.h"
+#include "acpi/nfit.h"
+#include "lib/util.h"
 
 #define FADT_LEN 276
 
@@ -97,8 +99,8 @@ static void acpi_build_madt(struct aml *t, const struct acpi_machine *m)
 	unsigned int i;
 
 	acpi_header(t, "APIC", 5);
-	aml_le(t, 0xFEE00000, 4); /* local APIC address */
-	aml_le(t, 0, 4);	  /* flags: no dual 8259 setup to do */
+	aml_le(t, LAYOUT_LAPIC_BASE, 4); /* local APIC address */
+	aml_le(t, 0, 4);		 /* flags: no dual 8259 setup to do */
 	for (i = 0; i < m->ncpus; i++) {
 		aml_byte(t, 0); /* processor local APIC */
 		aml_byte(t, 8);
@@ -110,7 +112,7 @@ static void acpi_build_madt(struct aml *t, const struct acpi_machine *m)
 	aml_byte(t, 12);
 	aml_byte(t, 0);
 	aml_byte(t, 0);
-	aml_le(t, 0xFEC00000, 4);
+	aml_le(t, LAYOUT_IOAPIC_BASE, 4);
 	aml_le(t, 0, 4);
 }
 
@@ -137,9 +139,9 @@ static void acpi_dsdt_pci(struct aml *d, const struct acpi_machine *m)
 	aml_name(d, "_CRS");
 	aml_open_buffer(d);
 	aml_res_word_bus(d, 0, 0);
-	aml_res_io(d, 0xCF8, 8);
-	aml_res_word_io(d, 0x0000, 0x0CF7);
-	aml_res_word_io(d, 0x0D00, 0xFFFF);
+	aml_res_io(d, PCI_CONFIG_PORT, 8);
+	aml_res_word_io(d, 0x0000, PCI_CONFIG_PORT - 1);
+	aml_res_word_io(d, PCI_IO_HIGH_BASE, 0xFFFF);
 	aml_res_dword_mem(d, m->pci_mmio32_base, m->pci_mmio32_base + m->pci_mmio32_size - 1);
 	aml_res_end(d);
 	aml_close_buffer(d);
@@ -163,7 +165,7 @@ static void acpi_dsdt_pci(struct aml *d, const struct acpi_machine *m)
  * takes an interrupt and its _EVT notifies a control-method power button
  * (the host's system_powerdown pulses that interrupt).
  */
-static void acpi_dsdt_power_button(struct aml *d, uint32_t gsi)
+static void acpi_dsdt_power_button(struct aml *d, uint32_t gsi, uint32_t memhp_gsi)
 {
 	aml_open_device(d, "PWRB");
 	aml_name(d, "_HID");
@@ -180,11 +182,248 @@ static void acpi_dsdt_power_button(struct aml *d, uint32_t gsi)
 	aml_name(d, "_CRS");
 	aml_open_buffer(d);
 	aml_res_interrupt_edge(d, gsi);
+	if (memhp_gsi)
+		aml_res_interrupt_edge(d, memhp_gsi);
 	aml_res_end(d);
 	aml_close_buffer(d);
 	aml_open_method(d, "_EVT", 1);
-	aml_notify(d, "PWRB", 0x80);
+	if (!memhp_gsi) {
+		aml_notify(d, "PWRB", 0x80);
+	} else {
+		/* Arg0 is the GSI that fired. */
+		aml_open_if(d);
+		aml_op(d, AML_OP_LEQUAL);
+		aml_arg(d, 0);
+		aml_integer(d, gsi);
+		aml_notify(d, "PWRB", 0x80);
+		aml_close(d);
+		aml_open_if(d);
+		aml_op(d, AML_OP_LEQUAL);
+		aml_arg(d, 0);
+		aml_integer(d, memhp_gsi);
+		aml_namestring(d, "\\_SB_.MHPC.MSCN");
+		aml_close(d);
+	}
 	aml_close(d);
+	aml_close(d);
+}
+
+/* Store(Arg0, MSEL) under the lock: the first lines of every per-slot method. */
+static void acpi_memhp_select(struct aml *d)
+{
+	aml_acquire(d, "MLCK");
+	aml_op(d, AML_OP_STORE);
+	aml_arg(d, 0);
+	aml_namestring(d, "MSEL");
+}
+
+/* Store(Or(ShiftLeft(HI, 32), LO), target): a 64-bit value from two registers. */
+static void acpi_memhp_load64(struct aml *d, const char *hi, const char *lo, const char *target)
+{
+	aml_op(d, AML_OP_STORE);
+	aml_op(d, AML_OP_OR);
+	aml_op(d, AML_OP_SHIFT_LEFT);
+	aml_namestring(d, hi);
+	aml_integer(d, 32);
+	aml_target_none(d);
+	aml_namestring(d, lo);
+	aml_target_none(d);
+	aml_namestring(d, target);
+}
+
+/*
+ * The memory-hotplug container: the register block as named fields, helper
+ * methods that select a slot under one mutex (the GED's scan and the OSPM's
+ * per-device calls run on different threads), the scan that turns the
+ * insert/remove events into Notify(1) device check / Notify(3) eject request
+ * (what Linux's acpi_memhotplug acts on), and one PNP0C80 device per slot.
+ */
+static void acpi_dsdt_memhp(struct aml *d, unsigned int nr_slots)
+{
+	static const char *const regs[] = {"MRBL", "MRBH", "MRLL", "MRLH", "MPXR"};
+	char dev[5];
+	unsigned int i;
+
+	aml_open_device(d, "MHPC");
+	aml_name(d, "_HID");
+	aml_string(d, "PNP0A06");
+	aml_name(d, "_UID");
+	aml_string(d, "Memory hotplug");
+	aml_name(d, "_CRS");
+	aml_open_buffer(d);
+	aml_res_io(d, MEMHP_PORT, MEMHP_LEN);
+	aml_res_end(d);
+	aml_close_buffer(d);
+	aml_region_io(d, "MHPR", MEMHP_PORT, MEMHP_LEN);
+	aml_open_field(d, "MHPR", AML_FIELD_DWORD | AML_FIELD_PRESERVE);
+	for (i = 0; i < ARRAY_SIZE(regs); i++)
+		aml_field_unit(d, regs[i], 32);
+	aml_close(d);
+	/* Status/control byte: reads status, writes control bits (others as zero). */
+	aml_open_field(d, "MHPR", AML_FIELD_BYTE | AML_FIELD_WRITE_ZEROES);
+	aml_field_skip(d, 8 * 0x14);
+	aml_field_unit(d, "MES_", 1);
+	aml_field_unit(d, "MINS", 1);
+	aml_field_unit(d, "MRMV", 1);
+	aml_field_unit(d, "MEJ_", 1);
+	aml_close(d);
+	aml_open_field(d, "MHPR", AML_FIELD_DWORD | AML_FIELD_PRESERVE);
+	aml_field_unit(d, "MSEL", 32);
+	aml_field_unit(d, "MOEV", 32);
+	aml_field_unit(d, "MOSC", 32);
+	aml_close(d);
+	aml_mutex(d, "MLCK");
+
+	/* MSTA(slot): 0x0F when enabled, else 0. */
+	aml_open_method(d, "MSTA", 1);
+	acpi_memhp_select(d);
+	aml_op(d, AML_OP_STORE);
+	aml_integer(d, 0);
+	aml_local(d, 0);
+	aml_open_if(d);
+	aml_op(d, AML_OP_LEQUAL);
+	aml_namestring(d, "MES_");
+	aml_integer(d, 1);
+	aml_op(d, AML_OP_STORE);
+	aml_integer(d, 0x0F);
+	aml_local(d, 0);
+	aml_close(d);
+	aml_release(d, "MLCK");
+	aml_return(d);
+	aml_local(d, 0);
+	aml_close(d);
+
+	/* MCRS(slot): a QWordMemory descriptor patched with the slot's range. */
+	aml_open_method(d, "MCRS", 1 | 0x08 /* serialized: it creates a name */);
+	acpi_memhp_select(d);
+	aml_name(d, "MR64");
+	aml_open_buffer(d);
+	aml_res_qword_mem(d, 0, 0);
+	aml_res_end(d);
+	aml_close_buffer(d);
+	/* Offsets of minimum, maximum and length in a QWord address descriptor. */
+	aml_op_create_qword_field(d);
+	aml_namestring(d, "MR64");
+	aml_integer(d, 14);
+	aml_namestring(d, "MINA");
+	aml_op_create_qword_field(d);
+	aml_namestring(d, "MR64");
+	aml_integer(d, 22);
+	aml_namestring(d, "MAXA");
+	aml_op_create_qword_field(d);
+	aml_namestring(d, "MR64");
+	aml_integer(d, 38);
+	aml_namestring(d, "LENA");
+	acpi_memhp_load64(d, "MRBH", "MRBL", "MINA");
+	acpi_memhp_load64(d, "MRLH", "MRLL", "LENA");
+	aml_op(d, AML_OP_SUBTRACT);
+	aml_op(d, AML_OP_ADD);
+	aml_namestring(d, "MINA");
+	aml_namestring(d, "LENA");
+	aml_target_none(d);
+	aml_integer(d, 1);
+	aml_namestring(d, "MAXA");
+	aml_release(d, "MLCK");
+	aml_return(d);
+	aml_namestring(d, "MR64");
+	aml_close(d);
+
+	/* MPXM(slot): the proximity domain. */
+	aml_open_method(d, "MPXM", 1);
+	acpi_memhp_select(d);
+	aml_op(d, AML_OP_STORE);
+	aml_namestring(d, "MPXR");
+	aml_local(d, 0);
+	aml_release(d, "MLCK");
+	aml_return(d);
+	aml_local(d, 0);
+	aml_close(d);
+
+	/* MOST(slot, event, status): _OST; the status write reports the pair. */
+	aml_open_method(d, "MOST", 3);
+	acpi_memhp_select(d);
+	aml_op(d, AML_OP_STORE);
+	aml_arg(d, 1);
+	aml_namestring(d, "MOEV");
+	aml_op(d, AML_OP_STORE);
+	aml_arg(d, 2);
+	aml_namestring(d, "MOSC");
+	aml_release(d, "MLCK");
+	aml_close(d);
+
+	/* MEJ0(slot): the guest has offlined the memory; the host may take it. */
+	aml_open_method(d, "MEJ0", 1);
+	acpi_memhp_select(d);
+	aml_op(d, AML_OP_STORE);
+	aml_integer(d, 1);
+	aml_namestring(d, "MEJ_");
+	aml_release(d, "MLCK");
+	aml_close(d);
+
+	/* MSCN: every slot's pending insert or remove event, acknowledged as notified. */
+	aml_open_method(d, "MSCN", 0);
+	aml_acquire(d, "MLCK");
+	for (i = 0; i < nr_slots; i++) {
+		snprintf(dev, sizeof(dev), "MP%02X", i & 0xFFu);
+		aml_op(d, AML_OP_STORE);
+		aml_integer(d, i);
+		aml_namestring(d, "MSEL");
+		aml_open_if(d);
+		aml_op(d, AML_OP_LEQUAL);
+		aml_namestring(d, "MINS");
+		aml_integer(d, 1);
+		aml_notify(d, dev, 1); /* device check */
+		aml_op(d, AML_OP_STORE);
+		aml_integer(d, 1);
+		aml_namestring(d, "MINS");
+		aml_close(d);
+		aml_open_if(d);
+		aml_op(d, AML_OP_LEQUAL);
+		aml_namestring(d, "MRMV");
+		aml_integer(d, 1);
+		aml_notify(d, dev, 3); /* eject request */
+		aml_op(d, AML_OP_STORE);
+		aml_integer(d, 1);
+		aml_namestring(d, "MRMV");
+		aml_close(d);
+	}
+	aml_release(d, "MLCK");
+	aml_close(d);
+
+	for (i = 0; i < nr_slots; i++) {
+		snprintf(dev, sizeof(dev), "MP%02X", i & 0xFFu);
+		aml_open_device(d, dev);
+		aml_name(d, "_HID");
+		aml_eisaid(d, "PNP0C80");
+		aml_name(d, "_UID");
+		aml_integer(d, i);
+		aml_open_method(d, "_STA", 0);
+		aml_return(d);
+		aml_namestring(d, "MSTA");
+		aml_integer(d, i);
+		aml_close(d);
+		aml_open_method(d, "_CRS", 0);
+		aml_return(d);
+		aml_namestring(d, "MCRS");
+		aml_integer(d, i);
+		aml_close(d);
+		aml_open_method(d, "_PXM", 0);
+		aml_return(d);
+		aml_namestring(d, "MPXM");
+		aml_integer(d, i);
+		aml_close(d);
+		aml_open_method(d, "_OST", 3);
+		aml_namestring(d, "MOST");
+		aml_integer(d, i);
+		aml_arg(d, 0);
+		aml_arg(d, 1);
+		aml_close(d);
+		aml_open_method(d, "_EJ0", 1);
+		aml_namestring(d, "MEJ0");
+		aml_integer(d, i);
+		aml_close(d);
+		aml_close(d);
+	}
 	aml_close(d);
 }
 
@@ -211,8 +450,8 @@ static void acpi_build_dsdt(struct aml *t, const struct acpi_machine *m)
 	aml_integer(&d, 0);
 	aml_name(&d, "_CRS");
 	aml_open_buffer(&d);
-	aml_res_io(&d, 0x3F8, 8);
-	aml_res_irq_noflags(&d, 4);
+	aml_res_io(&d, SERIAL_PORT, 8);
+	aml_res_irq_noflags(&d, SERIAL_IRQ);
 	aml_res_end(&d);
 	aml_close_buffer(&d);
 	aml_close(&d);
@@ -224,14 +463,18 @@ static void acpi_build_dsdt(struct aml *t, const struct acpi_machine *m)
 	aml_integer(&d, 0x0F);
 	aml_name(&d, "_CRS");
 	aml_open_buffer(&d);
-	aml_res_io(&d, 0x505, 1);
+	aml_res_io(&d, PVPANIC_PORT, 1);
 	aml_res_end(&d);
 	aml_close_buffer(&d);
 	aml_close(&d);
 	if (m->ged_gsi)
-		acpi_dsdt_power_button(&d, m->ged_gsi);
+		acpi_dsdt_power_button(&d, m->ged_gsi, m->memhp_slots ? m->memhp_gsi : 0);
+	if (m->memhp_slots)
+		acpi_dsdt_memhp(&d, m->memhp_slots);
 	if (m->pci_slots > 1)
 		acpi_dsdt_pci(&d, m);
+	if (m->nr_nvdimm)
+		nfit_build_dsdt(&d, m);
 	aml_close(&d);
 
 	if (d.err || d.depth)
@@ -270,7 +513,8 @@ static void acpi_build_srat(struct aml *t, const struct acpi_machine *m)
 		aml_le(t, r->base, 8);
 		aml_le(t, r->size, 8);
 		aml_le(t, 0, 4);
-		aml_le(t, 1 | (r->hotplug ? 2 : 0), 4); /* enabled, hot-pluggable */
+		/* enabled, hot-pluggable, non-volatile */
+		aml_le(t, 1 | (r->hotplug ? 2 : 0) | (r->nonvolatile ? 4 : 0), 4);
 		aml_le(t, 0, 8);
 	}
 }
@@ -296,8 +540,17 @@ static int acpi_check(const struct acpi_machine *m)
 		return -EINVAL;
 	if (m->numa && (!m->nr_nodes || m->nr_nodes > ACPI_MAX_NODES))
 		return -EINVAL;
+	/* The scan runs from the GED, on a line of its own. */
+	if (m->memhp_slots > ACPI_MAX_MEMHP_SLOTS ||
+	    (m->memhp_slots && (!m->ged_gsi || !m->memhp_gsi || m->memhp_gsi == m->ged_gsi)))
+		return -EINVAL;
 	for (i = 0; i < m->nr_mem; i++)
 		if (!range_ok(m->mem[i].base, m->mem[i].size))
+			return -EINVAL;
+	if (m->nr_nvdimm > ACPI_MAX_NVDIMM)
+		return -EINVAL;
+	for (i = 0; i < m->nr_nvdimm; i++)
+		if (!m->nvdimm[i].size || !range_ok(m->nvdimm[i].base, m->nvdimm[i].size))
 			return -EINVAL;
 	return 0;
 }
@@ -326,6 +579,7 @@ enum acpi_table {
 	ACPI_SRAT,
 	ACPI_SLIT,
 	ACPI_XSDT,
+	ACPI_NFIT,
 };
 
 static void acpi_build_one(struct aml *t, enum acpi_table which, const struct acpi_ctx *c)
@@ -348,6 +602,10 @@ static void acpi_build_one(struct aml *t, enum acpi_table which, const struct ac
 		break;
 	case ACPI_XSDT:
 		acpi_build_xsdt(t, c);
+		break;
+	case ACPI_NFIT:
+		acpi_header(t, "NFIT", 1);
+		nfit_build_body(t, c->m);
 		break;
 	}
 }
@@ -395,6 +653,8 @@ int acpi_build(const struct acpi_machine *m, uint64_t gpa, uint8_t *buf, size_t 
 		c.xsdt_entries[c.nx++] = acpi_append(&t, gpa, ACPI_SRAT, &c);
 		c.xsdt_entries[c.nx++] = acpi_append(&t, gpa, ACPI_SLIT, &c);
 	}
+	if (m->nr_nvdimm)
+		c.xsdt_entries[c.nx++] = acpi_append(&t, gpa, ACPI_NFIT, &c);
 	xsdt = acpi_append(&t, gpa, ACPI_XSDT, &c);
 
 	ret = t.err;

@@ -2,7 +2,8 @@
  * acpi: the machine's ACPI tables (hardware-reduced ACPI 6).
  *
  * acpi_build() is a pure function of the machine description: it lays out
- * RSDP, XSDT, FADT, DSDT, MADT and, with guest NUMA, SRAT and SLIT into a
+ * RSDP, XSDT, FADT, DSDT, MADT, with guest NUMA SRAT and SLIT, with
+ * NVDIMMs NFIT (acpi/nfit.h), into a
  * buffer that the caller copies to guest physical address `gpa` (inside the
  * e820-reserved area below 1 MiB). Checksums and links are final.
  */
@@ -12,14 +13,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "arch/x86/memmap.h"
 
-#define ACPI_MAX_CPUS  256
-#define ACPI_MAX_MEM   160
-#define ACPI_MAX_NODES 64
+#define ACPI_MAX_CPUS	256
+#define ACPI_MAX_MEM	160
+#define ACPI_MAX_NODES	64
+#define ACPI_MAX_NVDIMM 8
+/* Memory-hotplug slots (PNP0C80 devices MP00..MPFF). */
+#define ACPI_MAX_MEMHP_SLOTS 256
 
 /* I/O port of the sleep control/status and reset registers (FADT). */
-#define ACPI_PM_PORT	0x600
-#define ACPI_RESET_VAL	0x01
 #define ACPI_SLP_TYP_S5 5
 #define ACPI_SLP_EN	0x20
 
@@ -28,6 +31,14 @@ struct acpi_mem_range {
 	uint64_t size;
 	uint32_t node;
 	bool hotplug;
+	bool nonvolatile; /* persistent memory (--pmem): SRAT's non-volatile flag */
+};
+
+/* One NVDIMM (--pmem model=nvdimm): NFIT structures and a DSDT device (acpi/nfit.c). */
+struct acpi_nvdimm {
+	uint64_t base;
+	uint64_t size;
+	uint32_t node;
 };
 
 struct acpi_machine {
@@ -48,6 +59,16 @@ struct acpi_machine {
 	uint64_t pci_mmio32_size;
 	/* Generic Event Device raising the power button on this GSI (0: none). */
 	uint32_t ged_gsi;
+	/*
+	 * ACPI memory hotplug (DIMMs): memhp_slots PNP0C80 devices (0: none)
+	 * backed by the devices/memhp registers at MEMHP_PORT; the GED also
+	 * takes memhp_gsi, on which it runs the slot scan. Needs ged_gsi.
+	 */
+	unsigned int memhp_slots;
+	uint32_t memhp_gsi;
+	/* NVDIMMs: an NFIT and the ACPI0012 root device are emitted when nr_nvdimm > 0. */
+	struct acpi_nvdimm nvdimm[ACPI_MAX_NVDIMM];
+	unsigned int nr_nvdimm;
 };
 
 /* Offsets inside the SDT header. */

@@ -341,3 +341,116 @@ void aml_res_end(struct aml *a)
 	aml_byte(a, 0x79);
 	aml_byte(a, 0x00);
 }
+
+void aml_op(struct aml *a, uint8_t op)
+{
+	aml_byte(a, op);
+}
+
+void aml_local(struct aml *a, unsigned int n)
+{
+	if (n > 7)
+		a->err = a->err ? a->err : -EINVAL;
+	aml_byte(a, 0x60 + (n & 7));
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n > 6)
+		a->err = a->err ? a->err : -EINVAL;
+	aml_byte(a, 0x68 + (n > 6 ? 6 : n));
+}
+
+void aml_target_none(struct aml *a)
+{
+	aml_byte(a, 0x00); /* NullName */
+}
+
+void aml_open_if(struct aml *a)
+{
+	aml_byte(a, 0xA0);
+	aml_open(a);
+}
+
+void aml_open_else(struct aml *a)
+{
+	aml_byte(a, 0xA1);
+	aml_open(a);
+}
+
+void aml_region_io(struct aml *a, const char *name, uint16_t port, uint16_t len)
+{
+	aml_byte(a, 0x5B);
+	aml_byte(a, 0x80);
+	aml_namestring(a, name);
+	aml_byte(a, 0x01); /* SystemIO */
+	aml_integer(a, port);
+	aml_integer(a, len);
+}
+
+void aml_open_field(struct aml *a, const char *region, uint8_t flags)
+{
+	aml_byte(a, 0x5B);
+	aml_byte(a, 0x81);
+	aml_open(a);
+	aml_namestring(a, region);
+	aml_byte(a, flags);
+}
+
+/* A field element's bit count: PkgLength encoding of the count itself (no body follows). */
+static void aml_field_bits(struct aml *a, uint32_t bits)
+{
+	unsigned int extra;
+
+	if (!bits || bits >= 1U << 28) {
+		a->err = a->err ? a->err : -EINVAL;
+		return;
+	}
+	if (bits <= 0x3F) {
+		aml_byte(a, bits);
+		return;
+	}
+	extra = bits < 1U << 12 ? 1 : bits < 1U << 20 ? 2 : 3;
+	aml_byte(a, extra << 6 | (bits & 0xF));
+	aml_le(a, bits >> 4, extra);
+}
+
+void aml_field_unit(struct aml *a, const char *name, uint32_t bits)
+{
+	aml_nameseg(a, name, strlen(name));
+	aml_field_bits(a, bits);
+}
+
+void aml_field_skip(struct aml *a, uint32_t bits)
+{
+	aml_byte(a, 0x00); /* ReservedField */
+	aml_field_bits(a, bits);
+}
+
+void aml_mutex(struct aml *a, const char *name)
+{
+	aml_byte(a, 0x5B);
+	aml_byte(a, 0x01);
+	aml_namestring(a, name);
+	aml_byte(a, 0x00); /* sync level 0 */
+}
+
+void aml_acquire(struct aml *a, const char *mutex)
+{
+	aml_byte(a, 0x5B);
+	aml_byte(a, 0x23);
+	aml_namestring(a, mutex);
+	aml_le(a, 0xFFFF, 2); /* wait forever */
+}
+
+void aml_release(struct aml *a, const char *mutex)
+{
+	aml_byte(a, 0x5B);
+	aml_byte(a, 0x27);
+	aml_namestring(a, mutex);
+}
+
+void aml_op_create_qword_field(struct aml *a)
+{
+	aml_byte(a, 0x8F);
+}

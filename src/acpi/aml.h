@@ -61,6 +61,44 @@ void aml_res_end(struct aml *a);
 /* Notify(OBJECT, value) */
 void aml_notify(struct aml *a, const char *object, uint64_t value);
 
+/*
+ * Control-method code. AML is prefix notation: an operator's opcode comes
+ * first, then its operands, so aml_op() is followed by the operands' own
+ * emitters (integers, names, locals, nested operators) and, for operators
+ * with a Target, aml_target_none() or a name.
+ */
+#define AML_OP_STORE	  0x70
+#define AML_OP_ADD	  0x72
+#define AML_OP_SUBTRACT	  0x74
+#define AML_OP_SHIFT_LEFT 0x79
+#define AML_OP_OR	  0x7D
+#define AML_OP_LEQUAL	  0x93
+void aml_op(struct aml *a, uint8_t op);
+void aml_local(struct aml *a, unsigned int n); /* Local0..Local7 */
+void aml_arg(struct aml *a, unsigned int n);   /* Arg0..Arg6 */
+void aml_target_none(struct aml *a);
+/* If (predicate) { ... }: the predicate follows, then the body; aml_close() ends it. */
+void aml_open_if(struct aml *a);
+void aml_open_else(struct aml *a);
+
+/* Field access types and update rules (FieldFlags). */
+#define AML_FIELD_BYTE	       0x01
+#define AML_FIELD_DWORD	       0x03
+#define AML_FIELD_PRESERVE     0x00
+#define AML_FIELD_WRITE_ZEROES 0x40
+/* OperationRegion(NAME, SystemIO, port, len) */
+void aml_region_io(struct aml *a, const char *name, uint16_t port, uint16_t len);
+/* Field(REGION, flags) { ... }: aml_field_unit() and aml_field_skip() fill it; aml_close() ends it.
+ */
+void aml_open_field(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *name, uint32_t bits);
+void aml_field_skip(struct aml *a, uint32_t bits);
+void aml_mutex(struct aml *a, const char *name);
+void aml_acquire(struct aml *a, const char *mutex);
+void aml_release(struct aml *a, const char *mutex);
+/* CreateQWordField(source, byte index, NAME): the opcode; source, index and name follow. */
+void aml_op_create_qword_field(struct aml *a);
+
 /* PkgLength encoding of a body of n bytes; returns the number of bytes written to out[4],
  * or 0 when n is too long for a PkgLength (2^28 bytes with the encoding). */
 unsigned int aml_pkglen_encode(size_t body, uint8_t out[4]);

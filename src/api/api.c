@@ -2,11 +2,12 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "api/qmp.h"
-#include "core/util.h"
+#include "lib/util.h"
 
 static uint64_t api_wall_us(void)
 {
@@ -165,11 +166,51 @@ void api_memdev_size_changed(struct api *api, const char *id, uint64_t size)
 	api_events_tick(api);
 }
 
+static void api_send_balloon_change(struct api *api, uint64_t actual, uint64_t wall_us)
+{
+	struct json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "actual", json_object_new_uint64(actual));
+	api_broadcast(api, "BALLOON_CHANGE", d, wall_us);
+	json_object_put(d);
+}
+
+void api_balloon_changed(struct api *api, uint64_t actual)
+{
+	struct api_rate *r = &api->balloon_rate;
+	uint64_t wall = api->clock->wall_us();
+
+	if (r->active) {
+		r->pending = true;
+		r->size = actual;
+		r->wall_us = wall;
+		return;
+	}
+	api_send_balloon_change(api, actual, wall);
+	memset(r, 0, sizeof(*r));
+	r->active = true;
+	r->end_ms = api->clock->mono_ms() + API_EVENT_RATE_MS;
+	api_events_tick(api);
+}
+
 uint64_t api_events_tick(struct api *api)
 {
 	uint64_t now = api->clock->mono_ms(), next = 0;
 	struct api_rate *r;
 	unsigned int i;
+
+	r = &api->balloon_rate;
+	if (r->active && now >= r->end_ms) {
+		if (r->pending) {
+			r->pending = false;
+			r->end_ms = now + API_EVENT_RATE_MS;
+			api_send_balloon_change(api, r->size, r->wall_us);
+		} else {
+			r->active = false;
+		}
+	}
+	if (r->active)
+		next = r->end_ms - now;
 
 	for (i = 0; i < API_MAX_MEMDEVS; i++) {
 		r = &api->rate[i];
@@ -191,4 +232,20 @@ uint64_t api_events_tick(struct api *api)
 	if (next)
 		api_arm(api, next);
 	return next;
+}
+
+struct json_object *api_dimm_ost_info(const struct dimm_set *s, unsigned int slot)
+{
+	const struct dimm *dm = &s->dimms[slot];
+	struct json_object *o = json_object_new_object();
+	char sl[16];
+
+	snprintf(sl, sizeof(sl), "%u", slot);
+	if (dm->state != DIMM_EMPTY)
+		json_object_object_add(o, "device", json_object_new_string(dm->id));
+	json_object_object_add(o, "slot", json_object_new_string(sl));
+	json_object_object_add(o, "slot-type", json_object_new_string("DIMM"));
+	json_object_object_add(o, "source", json_object_new_int64(dm->ost_event));
+	json_object_object_add(o, "status", json_object_new_int64(dm->ost_status));
+	return o;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,11 @@ void api_buf_init(struct api_buf *b)
 
 void api_buf_free(struct api_buf *b)
 {
+	size_t max = b->max;
+
 	free(b->data);
 	api_buf_init(b);
+	b->max = max;
 }
 
 static int api_buf_reserve(struct api_buf *b, size_t extra)
@@ -31,11 +35,18 @@ static int api_buf_reserve(struct api_buf *b, size_t extra)
 		b->failed = true;
 		return -ENOMEM;
 	}
+	if (b->max && need - 1 > b->max) {
+		b->failed = true;
+		b->over = true;
+		return -ENOBUFS;
+	}
 	if (need <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
+	if (b->max && cap > b->max + 1)
+		cap = b->max + 1;
 	p = realloc(b->data, cap);
 	if (!p) {
 		b->failed = true;
@@ -100,12 +111,47 @@ const char *api_buf_str(struct api_buf *b)
 	return b->data ? b->data : "";
 }
 
-int api_json_append_string(struct api_buf *b, const char *s)
+size_t api_utf8_seq(const unsigned char *s, size_t n)
 {
-	const unsigned char *p;
+	unsigned int cp, need, i;
+
+	if (!n)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		cp = s[0] & 0x07;
+	} else {
+		return 0; /* continuation byte, overlong lead (c0, c1) or beyond U+10FFFF */
+	}
+	if (n <= need)
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+	if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+int api_json_append_string_len(struct api_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t seq;
 
 	api_buf_append(b, "\"", 1);
-	for (p = (const unsigned char *)s; *p; p++) {
+	while (p < end) {
 		switch (*p) {
 		case '"':
 			api_buf_puts(b, "\\\"");
@@ -129,14 +175,28 @@ int api_json_append_string(struct api_buf *b, const char *s)
 			api_buf_puts(b, "\\t");
 			break;
 		default:
-			/* UTF-8 passes through: JSON allows it and json-c produced it. */
-			if (*p < 0x20 || *p == 0x7f)
+			if (*p < 0x20 || *p == 0x7f) {
 				api_buf_printf(b, "\\u%04X", *p);
-			else
-				api_buf_append(b, p, 1);
+				break;
+			}
+			/* UTF-8 passes through; anything else is replaced, never sent raw. */
+			seq = api_utf8_seq(p, (size_t)(end - p));
+			if (!seq) {
+				api_buf_puts(b, "\\uFFFD");
+				break;
+			}
+			api_buf_append(b, p, seq);
+			p += seq;
+			continue;
 		}
+		p++;
 	}
 	return api_buf_append(b, "\"", 1);
+}
+
+int api_json_append_string(struct api_buf *b, const char *s)
+{
+	return api_json_append_string_len(b, s, strlen(s));
 }
 
 int api_json_append(struct api_buf *b, struct json_object *o)
@@ -155,9 +215,16 @@ int api_json_append(struct api_buf *b, struct json_object *o)
 			return api_buf_printf(b, "%" PRIu64, json_object_get_uint64(o));
 		return api_buf_printf(b, "%" PRId64, json_object_get_int64(o));
 	case json_type_double:
-		return api_buf_puts(b, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		/* Not json-c's text: that would echo a client's "NaN" or "1." as is. */
+		if (!isfinite(json_object_get_double(o)))
+			return api_buf_puts(b, "null");
+		/* "-0" would read back as the integer 0: keep it a double. */
+		if (json_object_get_double(o) == 0 && signbit(json_object_get_double(o)))
+			return api_buf_puts(b, "-0.0");
+		return api_buf_printf(b, "%.17g", json_object_get_double(o));
 	case json_type_string:
-		return api_json_append_string(b, json_object_get_string(o));
+		return api_json_append_string_len(b, json_object_get_string(o),
+						  (size_t)json_object_get_string_len(o));
 	case json_type_array:
 		api_buf_append(b, "[", 1);
 		n = json_object_array_length(o);

@@ -4,7 +4,15 @@
  * members in insertion order), so replies read like QEMU's transcripts.
  *
  * Allocation failure is sticky: the buffer sets `failed`, later appends are
- * no-ops returning -ENOMEM, and the owner drops the connection.
+ * no-ops returning -ENOMEM, and the owner drops the connection. So is going
+ * over `max` (0: no limit): an append that would take len past max fails the
+ * buffer (-ENOBUFS) instead of growing it, whoever appends (a reply, an event,
+ * the greeting), so a peer that never reads cannot grow it without bound.
+ *
+ * The writer never emits invalid JSON: strings are written from their full
+ * length (an embedded NUL becomes \u0000), bytes that are not valid UTF-8
+ * become \uFFFD, and a double that is not finite (NaN, Infinity: not JSON)
+ * becomes null. Finite doubles print as QEMU prints them ("%.17g").
  */
 #ifndef MV_API_BUF_H
 #define MV_API_BUF_H
@@ -19,6 +27,8 @@ struct api_buf {
 	size_t len;
 	size_t cap;
 	bool failed;
+	bool over; /* failed because of max */
+	size_t max;
 };
 
 void api_buf_init(struct api_buf *b);
@@ -35,5 +45,9 @@ const char *api_buf_str(struct api_buf *b);
 int api_json_append(struct api_buf *b, struct json_object *o);
 /* Appends s as a JSON string literal, quotes included. */
 int api_json_append_string(struct api_buf *b, const char *s);
+/* The same for n bytes that may hold NULs. */
+int api_json_append_string_len(struct api_buf *b, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence (RFC 3629) at s[0..n), 0 if none. */
+size_t api_utf8_seq(const unsigned char *s, size_t n);
 
 #endif

@@ -8,51 +8,183 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
+#include "lib/size.h"
 
-int ctl_parse_size(const char *s, uint64_t *out)
+/*
+ * An argument as an error message may show it: control bytes (a newline
+ * would split the message) as \xNN, at most about 64 bytes of it.
+ */
+static const char *ctl_q(const char *s, char *buf, size_t len)
 {
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
+	size_t o = 0;
 
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
-	if (*end && strchr("KMGT", toupper((unsigned char)*end))) {
-		shift =
-		    10 * (unsigned int)(strchr("KMGT", toupper((unsigned char)*end)) - "KMGT" + 1);
-		end++;
-		if (!strcasecmp(end, "iB"))
-			end += 2;
+	for (; *s && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (o >= 64) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
 	}
-	if (!strcasecmp(end, "B"))
-		end++;
-	if (*end)
+	buf[o] = '\0';
+	return buf;
+}
+
+int ctl_parse_uint(const char *s, unsigned int max, unsigned int *out)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!s || !*s)
 		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(*p - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*out = (unsigned int)v;
 	return 0;
 }
 
-void ctl_format_size(uint64_t v, char *buf, size_t len)
+int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_t errlen)
 {
-	static const char units[] = "TGMK";
-	unsigned int i;
+	char q[80];
+	int i;
 
-	for (i = 0; i < 4 && v; i++) {
-		unsigned int shift = 40 - 10 * i;
-
-		if (!(v & ((1ULL << shift) - 1))) {
-			snprintf(buf, len, "%" PRIu64 "%c", v >> shift, units[i]);
-			return;
+	memset(out, 0, sizeof(*out));
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			out->help = true;
+			return 0;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			out->sock = argv[++i];
+		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
+			out->raw = argv[++i];
+		} else {
+			snprintf(err, errlen, "unknown option %s", ctl_q(argv[i], q, sizeof(q)));
+			return -EINVAL;
 		}
 	}
-	snprintf(buf, len, "%" PRIu64, v);
+	if (!out->sock) {
+		snprintf(err, errlen, "--socket PATH missing");
+		return -EINVAL;
+	}
+	if (!out->raw && i >= argc) {
+		snprintf(err, errlen, "COMMAND missing");
+		return -EINVAL;
+	}
+	if (out->raw && i < argc) {
+		snprintf(err, errlen, "--json takes no COMMAND (got '%s')",
+			 ctl_q(argv[i], q, sizeof(q)));
+		return -EINVAL;
+	}
+	out->cmd_argc = argc - i;
+	out->cmd_argv = argv + i;
+	return 0;
+}
+
+static int ctl_parse_timeout(const char *s, unsigned int *out, bool zero_ok, char *err,
+			     size_t errlen)
+{
+	char q[80];
+
+	if (ctl_parse_uint(s, CTL_MAX_TIMEOUT_S, out) || (!zero_ok && !*out)) {
+		snprintf(err, errlen, "--timeout %s: not a number of seconds from %u to %u",
+			 ctl_q(s, q, sizeof(q)), zero_ok ? 0 : 1, CTL_MAX_TIMEOUT_S);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ctl_parse_balloon(int argc, char **argv, uint64_t *size, char *err, size_t errlen)
+{
+	char q[80];
+
+	if (argc != 1) {
+		snprintf(err, errlen, "balloon: one SIZE expected (the guest's target memory)");
+		return -EINVAL;
+	}
+	if (mv_size_parse(argv[0], size)) {
+		snprintf(err, errlen, "balloon %s: " MV_SIZE_SYNTAX, ctl_q(argv[0], q, sizeof(q)));
+		return -EINVAL;
+	}
+	if (!*size || *size > INT64_MAX) {
+		snprintf(err, errlen, "balloon %s: the target must be above 0 and below 8E",
+			 ctl_q(argv[0], q, sizeof(q)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ctl_parse_resize(int argc, char **argv, struct ctl_resize *r, char *err, size_t errlen)
+{
+	bool have_size = false;
+	char q[80];
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->timeout_s = 60;
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--id") && i + 1 < argc) {
+			r->id = argv[++i];
+		} else if (!strcmp(argv[i], "--wait")) {
+			r->wait = true;
+		} else if (!strcmp(argv[i], "--spread")) {
+			r->spread = true;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			if (ctl_parse_timeout(argv[++i], &r->timeout_s, false, err, errlen))
+				return -EINVAL;
+		} else if (!have_size && argv[i][0] != '-') {
+			if (mv_size_parse(argv[i], &r->size)) {
+				snprintf(err, errlen, "resize %s: " MV_SIZE_SYNTAX,
+					 ctl_q(argv[i], q, sizeof(q)));
+				return -EINVAL;
+			}
+			have_size = true;
+		} else {
+			snprintf(err, errlen, "resize: unexpected argument '%s'",
+				 ctl_q(argv[i], q, sizeof(q)));
+			return -EINVAL;
+		}
+	}
+	if (!have_size) {
+		snprintf(err, errlen, "resize: SIZE missing");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ctl_parse_events(int argc, char **argv, struct ctl_events *e, char *err, size_t errlen)
+{
+	char q[80];
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+			if (ctl_parse_uint(argv[++i], CTL_MAX_COUNT, &e->count)) {
+				snprintf(err, errlen, "--count %s: not a number from 0 to %u",
+					 ctl_q(argv[i], q, sizeof(q)), CTL_MAX_COUNT);
+				return -EINVAL;
+			}
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			if (ctl_parse_timeout(argv[++i], &e->timeout_s, true, err, errlen))
+				return -EINVAL;
+		} else {
+			snprintf(err, errlen, "events: unexpected argument '%s'",
+				 ctl_q(argv[i], q, sizeof(q)));
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static uint64_t ctl_u64(struct json_object *o, const char *key, bool *has)
@@ -93,6 +225,26 @@ int ctl_memdev_from_json(struct json_object *data, struct ctl_memdev *out)
 	return 0;
 }
 
+int ctl_memdevs_from_list(struct json_object *list, struct ctl_memdev *devs, int max)
+{
+	int i, n = 0;
+
+	if (!json_object_is_type(list, json_type_array))
+		return 0;
+	for (i = 0; i < (int)json_object_array_length(list) && n < max; i++) {
+		struct json_object *e = json_object_array_get_idx(list, i), *type, *data;
+
+		/* A DIMM has no requested-size: resize plans it on the server (x-resize). */
+		if (!json_object_object_get_ex(e, "type", &type) ||
+		    strcmp(json_object_get_string(type), "virtio-mem"))
+			continue;
+		if (json_object_object_get_ex(e, "data", &data) &&
+		    ctl_memdev_from_json(data, &devs[n]) == 0)
+			n++;
+	}
+	return n;
+}
+
 int ctl_plan_resize(const struct ctl_memdev *devs, size_t n, uint64_t base, uint64_t target,
 		    bool spread, uint64_t *req, char *err, size_t errlen)
 {
@@ -101,8 +253,8 @@ int ctl_plan_resize(const struct ctl_memdev *devs, size_t n, uint64_t base, uint
 	bool progress;
 	size_t i;
 
-	ctl_format_size(target, a, sizeof(a));
-	ctl_format_size(base, b, sizeof(b));
+	mv_size_format(target, a, sizeof(a));
+	mv_size_format(base, b, sizeof(b));
 	if (target < base) {
 		snprintf(err, errlen, "resize %s: below the boot memory (%s), which cannot shrink",
 			 a, b);
@@ -123,7 +275,7 @@ int ctl_plan_resize(const struct ctl_memdev *devs, size_t n, uint64_t base, uint
 	for (i = 0; i < n; i++)
 		total_max += devs[i].info.max_size;
 	if (need > total_max) {
-		ctl_format_size(base + total_max, b, sizeof(b));
+		mv_size_format(base + total_max, b, sizeof(b));
 		snprintf(err, errlen, "resize %s: above the maximum of %s (boot + hotplug sizes)",
 			 a, b);
 		return -ERANGE;

@@ -1,7 +1,8 @@
 /*
  * ctl: the decisions memvisor-ctl makes, as pure functions so they are unit
- * tested: size parsing and printing, the whole-VM resize plan, and the
- * explanation of a resize that does not complete.
+ * tested and fuzzed (fuzz/fuzz_ctl.c): command-line parsing, size parsing
+ * and printing, the whole-VM resize plan, and the explanation of a resize
+ * that does not complete.
  *
  * Whole-VM resize policy (memvisor-ctl resize SIZE without --id). SIZE is the
  * target TOTAL guest memory, boot RAM included, as Cloud Hypervisor's
@@ -28,10 +29,48 @@
 
 struct json_object;
 
-/* "1G", "512M", "64K", "4096" (binary suffixes K/M/G/T, optional "iB"/"B"). */
-int ctl_parse_size(const char *s, uint64_t *out);
-/* The largest exact unit: "1G", "384M", "4097K", "1000". */
-void ctl_format_size(uint64_t v, char *buf, size_t len);
+/*
+ * memvisor-ctl's command line: [--help] --socket PATH (COMMAND [ARGS] |
+ * --json RAW). The parsers return 0, or -EINVAL with one line in err (no
+ * newline) naming the argument; they never print.
+ */
+struct ctl_args {
+	bool help;
+	const char *sock;
+	const char *raw;
+	int cmd_argc; /* COMMAND and its ARGS */
+	char **cmd_argv;
+};
+int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_t errlen);
+
+/* resize [--id DEV] SIZE [--wait] [--timeout SECONDS] [--spread] (argv after "resize"). */
+struct ctl_resize {
+	const char *id;
+	uint64_t size;
+	bool wait;
+	bool spread;
+	unsigned int timeout_s; /* 1..CTL_MAX_TIMEOUT_S, default 60 */
+};
+int ctl_parse_resize(int argc, char **argv, struct ctl_resize *r, char *err, size_t errlen);
+
+/*
+ * balloon SIZE (argv after "balloon"): SIZE is the guest's target memory,
+ * as QEMU's `balloon` value; 0 or more than 2^63-1 is refused here.
+ */
+int ctl_parse_balloon(int argc, char **argv, uint64_t *size, char *err, size_t errlen);
+
+/* events [--count N] [--timeout SECONDS] (argv after "events"); 0: no limit. */
+struct ctl_events {
+	unsigned int count;
+	unsigned int timeout_s;
+};
+int ctl_parse_events(int argc, char **argv, struct ctl_events *e, char *err, size_t errlen);
+
+#define CTL_MAX_TIMEOUT_S 31536000u /* a year */
+#define CTL_MAX_COUNT	  1000000000u
+
+/* A decimal number 0..max, digits only: 0 or -EINVAL/-ERANGE. */
+int ctl_parse_uint(const char *s, unsigned int max, unsigned int *out);
 
 /* A device as memvisor-ctl reads it back from query-memory-devices. */
 struct ctl_memdev {
@@ -44,6 +83,11 @@ struct ctl_memdev {
 
 /* Parses one query-memory-devices "data" object. */
 int ctl_memdev_from_json(struct json_object *data, struct ctl_memdev *out);
+/*
+ * The virtio-mem devices of a query-memory-devices return list, at most max;
+ * other entries (DIMMs: "type": "dimm") are skipped. Returns the count.
+ */
+int ctl_memdevs_from_list(struct json_object *list, struct ctl_memdev *devs, int max);
 
 /*
  * Plans a whole-VM resize to `target` total bytes (policy above); fills

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api/qmp.h"
-#include "core/util.h"
+#include "lib/util.h"
 
 void hmp_render_memory_devices(const struct api_memdev_info *devs, size_t n, struct api_buf *out)
 {
@@ -34,6 +34,25 @@ void hmp_render_memory_devices(const struct api_memdev_info *devs, size_t n, str
 	}
 }
 
+void hmp_render_dimms(const struct dimm_set *s, struct api_buf *out)
+{
+	for (unsigned int i = 0; s && i < s->nr_slots; i++) {
+		const struct dimm *d = &s->dimms[i];
+
+		if (d->state == DIMM_EMPTY)
+			continue;
+		/* QEMU's lines for a pc-dimm, in its order. */
+		api_buf_printf(out, "Memory device [dimm]: \"%s\"\n", d->id);
+		api_buf_printf(out, "  addr: 0x%" PRIx64 "\n", d->addr);
+		api_buf_printf(out, "  slot: %u\n", i);
+		api_buf_printf(out, "  node: %" PRIu32 "\n", d->node);
+		api_buf_printf(out, "  size: %" PRIu64 "\n", d->size);
+		api_buf_printf(out, "  memdev: /objects/%s\n", s->objects[d->object].id);
+		api_buf_printf(out, "  hotplugged: true\n");
+		api_buf_printf(out, "  hotpluggable: true\n");
+	}
+}
+
 void hmp_render_memory_summary(const struct api_memory_summary *s, struct api_buf *out)
 {
 	api_buf_printf(out, "base memory: %" PRIu64 "\n", s->base);
@@ -55,6 +74,7 @@ static int hmp_memory_devices(struct api *api, struct api_buf *out)
 			return ret;
 		hmp_render_memory_devices(&m, 1, out);
 	}
+	hmp_render_dimms(b->ops->dimm_set ? b->ops->dimm_set(b) : NULL, out);
 	return 0;
 }
 
@@ -66,6 +86,31 @@ static int hmp_memory_summary(struct api *api, struct api_buf *out)
 	if (ret)
 		return ret;
 	hmp_render_memory_summary(&s, out);
+	return 0;
+}
+
+/* QEMU's "info balloon" line (MiB), then memvisor's figures. */
+static int hmp_balloon(struct api *api, struct api_buf *out)
+{
+	struct api_backend *b = api->backend;
+	struct api_balloon_info bi;
+	int ret;
+
+	memset(&bi, 0, sizeof(bi));
+	ret = b->ops->balloon_info ? b->ops->balloon_info(b, &bi) : -ENODEV;
+	if (ret == -ENODEV) {
+		api_buf_puts(out, "Error: No balloon device has been activated\n");
+		return 0;
+	}
+	if (ret)
+		return ret;
+	api_buf_printf(out, "balloon: actual=%" PRIu64 "\n", bi.actual >> 20);
+	api_buf_printf(out, "  x-target: %" PRIu64 "\n", bi.target >> 20);
+	api_buf_printf(out, "  x-driver-ready: %s\n", bi.driver_ready ? "yes" : "no");
+	api_buf_printf(out, "  x-discarded-bytes: %" PRIu64 "\n", bi.discarded_bytes);
+	api_buf_printf(out, "  x-reported-bytes: %" PRIu64 "\n", bi.reported_bytes);
+	api_buf_printf(out, "  x-refused-bytes: %" PRIu64 "\n", bi.refused_bytes);
+	api_buf_printf(out, "  x-stats-polling-interval: %" PRIu64 "\n", bi.stats_interval);
 	return 0;
 }
 
@@ -107,7 +152,9 @@ static int hmp_backend(struct api *api, const char *what, struct api_buf *out)
 	if (!f)
 		return -errno;
 	ret = b->ops->hmp_info(b, what, f);
-	fclose(f);
+	/* The text is complete only once the stream is closed. */
+	if (fclose(f) && !ret)
+		ret = -ENOMEM;
 	if (!ret)
 		api_buf_append(out, text, len);
 	free(text);
@@ -122,6 +169,7 @@ struct hmp_info_cmd {
 };
 
 static const struct hmp_info_cmd hmp_info_cmds[] = {
+    {"balloon", "show balloon information", hmp_balloon, false},
     {"memory-devices", "show memory devices", hmp_memory_devices, false},
     {"memory_size_summary",
      "show the amount of initially allocated and present hotpluggable "

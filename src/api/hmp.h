@@ -21,5 +21,7 @@ int hmp_run(struct api *api, const char *cmdline, struct api_buf *out);
 /* The pure renderers. */
 void hmp_render_memory_devices(const struct api_memdev_info *devs, size_t n, struct api_buf *out);
 void hmp_render_memory_summary(const struct api_memory_summary *s, struct api_buf *out);
+/* The DIMMs of s (NULL: none), as QEMU's `info memory-devices` shows pc-dimm. */
+void hmp_render_dimms(const struct dimm_set *s, struct api_buf *out);
 
 #endif

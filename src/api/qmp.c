@@ -2,11 +2,12 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 
 void qmp_error_set(struct qmp_error *e, const char *cls, const char *fmt, ...)
 {
@@ -28,30 +29,93 @@ static bool qmp_is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The number token ended: is it an integer json-c would clamp? */
+static void qmp_scan_end_number(struct qmp_scan *sc)
+{
+	static const char max_pos[] = "18446744073709551615", max_neg[] = "9223372036854775808";
+	const char *max = sc->num_neg ? max_neg : max_pos;
+	size_t maxlen = strlen(max);
+
+	sc->in_num = false;
+	if (sc->num_float)
+		return;
+	if (sc->ndig > maxlen || (sc->ndig == maxlen && memcmp(sc->dig, max, maxlen) > 0))
+		sc->bad_int = true;
+}
+
+static void qmp_scan_number_byte(struct qmp_scan *sc, char c)
+{
+	if (!sc->in_num) {
+		if (c != '-' && !(c >= '0' && c <= '9'))
+			return;
+		sc->in_num = true;
+		sc->num_neg = c == '-';
+		sc->num_float = false;
+		sc->ndig = 0;
+	}
+	if (c >= '0' && c <= '9') {
+		if (sc->num_float || (c == '0' && !sc->ndig))
+			return;
+		if (sc->ndig < sizeof(sc->dig))
+			sc->dig[sc->ndig++] = c;
+		return;
+	}
+	if (c == '.' || c == 'e' || c == 'E') {
+		sc->num_float = true;
+		return;
+	}
+	if ((c == '-' || c == '+') && (sc->num_float || !sc->ndig))
+		return; /* an exponent's sign, or the leading '-' */
+	qmp_scan_end_number(sc);
+}
+
+/* Inside a string: \u0000 escapes and raw control bytes. */
+static void qmp_scan_string_byte(struct qmp_scan *sc, char c)
+{
+	if (sc->hex_left) {
+		sc->hex_val = sc->hex_val << 4 | (unsigned int)(c >= '0' && c <= '9' ? c - '0' : 1);
+		if (--sc->hex_left == 0 && sc->hex_val == 0)
+			sc->bad_nul = true;
+		return;
+	}
+	if (sc->esc && c == 'u') {
+		sc->hex_left = 4;
+		sc->hex_val = 0;
+		return;
+	}
+	if ((unsigned char)c < 0x20)
+		sc->bad_ctrl = true;
+}
+
 bool qmp_scan_byte(struct qmp_scan *sc, char c)
 {
 	if (sc->in_str) {
+		qmp_scan_string_byte(sc, c);
+		if (sc->hex_left)
+			return false;
 		if (sc->esc)
 			sc->esc = false;
 		else if (c == '\\')
 			sc->esc = true;
-		else if (c == '"') {
+		else if (c == sc->quote) {
 			sc->in_str = false;
 			return sc->depth == 0;
 		}
 		return false;
 	}
+	if (sc->in_num || c == '-' || (c >= '0' && c <= '9'))
+		qmp_scan_number_byte(sc, c);
 	if (!sc->started) {
 		if (qmp_is_space(c))
 			return false;
 		sc->started = true;
-		if (c != '{' && c != '[' && c != '"') {
+		if (c != '{' && c != '[' && c != '"' && c != '\'') {
 			sc->scalar = true;
 			return false;
 		}
 	}
 	if (sc->scalar)
-		return qmp_is_space(c) || c == '{' || c == '[' || c == '"';
+		return qmp_is_space(c) || c == '{' || c == '[' || c == '"' || c == '\'';
 	switch (c) {
 	case '{':
 	case '[':
@@ -63,7 +127,9 @@ bool qmp_scan_byte(struct qmp_scan *sc, char c)
 			return true;
 		break;
 	case '"':
+	case '\'':
 		sc->in_str = true;
+		sc->quote = c;
 		break;
 	default:
 		break;
@@ -77,7 +143,11 @@ int qmp_framer_init(struct qmp_framer *f, const struct qmp_framer_ops *ops, size
 	f->ops = ops;
 	f->max = max;
 	f->tok = json_tokener_new();
-	return f->tok ? 0 : -ENOMEM;
+	if (!f->tok)
+		return -ENOMEM;
+	/* Rejects invalid UTF-8 as it comes; qmp_check_value catches what this lets by. */
+	json_tokener_set_flags(f->tok, JSON_TOKENER_VALIDATE_UTF8);
+	return 0;
 }
 
 void qmp_framer_destroy(struct qmp_framer *f)
@@ -85,6 +155,83 @@ void qmp_framer_destroy(struct qmp_framer *f)
 	if (f->tok)
 		json_tokener_free(f->tok);
 	f->tok = NULL;
+}
+
+static int qmp_check_utf8(const char *s, size_t n, char *desc, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t seq;
+
+	for (; p < end; p += seq) {
+		seq = api_utf8_seq(p, (size_t)(end - p));
+		if (!seq) {
+			snprintf(desc, len, "JSON parse error, invalid UTF-8 sequence in string");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Strings (keys included) must be UTF-8 and doubles finite, as QEMU's parser wants. */
+static int qmp_check_tree(struct json_object *o, char *desc, size_t len)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		if (isfinite(json_object_get_double(o)))
+			return 0;
+		snprintf(desc, len,
+			 "JSON parse error, NaN, Infinity and numbers beyond the range of a "
+			 "double are not JSON");
+		return -EINVAL;
+	case json_type_string:
+		/* The scan catches \u0000 in keys too; this is the backstop for values. */
+		if (memchr(json_object_get_string(o), 0, (size_t)json_object_get_string_len(o))) {
+			snprintf(desc, len, "JSON parse error, \\u0000 is not supported");
+			return -EINVAL;
+		}
+		return qmp_check_utf8(json_object_get_string(o),
+				      (size_t)json_object_get_string_len(o), desc, len);
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			if (qmp_check_tree(json_object_array_get_idx(o, i), desc, len))
+				return -EINVAL;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val)
+		{
+			if (qmp_check_utf8(key, strlen(key), desc, len) ||
+			    qmp_check_tree(val, desc, len))
+				return -EINVAL;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+int qmp_check_value(struct qmp_scan *sc, struct json_object *obj, char *desc, size_t len)
+{
+	if (sc->in_num)
+		qmp_scan_end_number(sc);
+	if (sc->bad_nul) {
+		snprintf(desc, len, "JSON parse error, \\u0000 is not supported");
+		return -EINVAL;
+	}
+	if (sc->bad_ctrl) {
+		snprintf(desc, len, "JSON parse error, control character in string");
+		return -EINVAL;
+	}
+	if (sc->bad_int) {
+		snprintf(desc, len,
+			 "JSON parse error, integer out of range (from -2^63 to 2^64-1; write "
+			 "a fraction or an exponent for a double)");
+		return -EINVAL;
+	}
+	return qmp_check_tree(obj, desc, len);
 }
 
 static void qmp_framer_restart(struct qmp_framer *f)
@@ -148,8 +295,11 @@ void qmp_framer_feed(struct qmp_framer *f, const char *buf, size_t len)
 		if (err != json_tokener_success) {
 			/* `used` is the offending byte: discard from there. */
 			off += used;
+			/* QEMU's words where json-c has its own. */
 			snprintf(desc, sizeof(desc), "JSON parse error, %s",
-				 json_tokener_error_desc(err));
+				 err == json_tokener_error_parse_utf8_string
+				     ? "invalid UTF-8 sequence in string"
+				     : json_tokener_error_desc(err));
 			qmp_framer_restart(f);
 			f->skip = QMP_SKIP_LINE;
 			f->ops->error(f, desc);
@@ -160,6 +310,12 @@ void qmp_framer_feed(struct qmp_framer *f, const char *buf, size_t len)
 			json_object_put(obj);
 			qmp_framer_restart(f);
 			qmp_framer_oversize(f);
+			continue;
+		}
+		if (qmp_check_value(&f->scan, obj, desc, sizeof(desc))) {
+			json_object_put(obj);
+			qmp_framer_restart(f);
+			f->ops->error(f, desc);
 			continue;
 		}
 		qmp_framer_restart(f);
@@ -181,7 +337,8 @@ struct json_object *qmp_version_info(const char *package)
 
 static void qmp_session_kick(struct qmp_session *s)
 {
-	if (s->ops->kick && s->out.len)
+	/* A failed buffer too: the owner must learn that this session is done for. */
+	if (s->ops->kick && (s->out.len || s->out.failed))
 		s->ops->kick(s);
 }
 

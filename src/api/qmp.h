@@ -11,6 +11,20 @@
  *    '\n', or to the end of the bytes handed to that feed call if no newline
  *    follows, so a client that never sends newlines is not stalled), then
  *    parsing starts afresh. The session stays usable.
+ *  - What QEMU 7.2's parser refuses but json-c accepts is refused with one
+ *    GenericError "JSON parse error, <why>" reply (the message is dropped, the
+ *    session stays usable): NaN and Infinity (QEMU's lexer has no such
+ *    tokens; so are numbers beyond a double, which json-c turns into
+ *    Infinity), invalid UTF-8 in strings and keys (overlong forms such as
+ *    c0 80, surrogates), raw control characters in strings. Two choices of
+ *    memvisor's own, where QEMU would give the client something other than
+ *    what it sent: "\u0000" in a string or key is refused (QEMU keeps it as
+ *    modified UTF-8, c0 80; json-c would cut a key there, and every consumer
+ *    here takes C strings), and an integer outside [-2^63, 2^64-1] is refused
+ *    ("integer out of range": QEMU turns it into a double, losing digits, and
+ *    json-c would clamp it). Numbers written with a fraction or exponent are
+ *    doubles of any size, as in QEMU. Duplicate keys (QEMU: "duplicate key")
+ *    are not detected: json-c keeps the last one.
  *  - A message larger than QMP_MAX_MESSAGE bytes gets one GenericError reply;
  *    the rest of it is skipped by bracket/string matching up to the end of
  *    that JSON value, and the connection is kept.
@@ -45,9 +59,10 @@ struct json_tokener;
 #define QMP_QEMU_MICRO	0
 
 /* QEMU's error classes (qapi/error.json). */
-#define QMP_ERR_GENERIC	      "GenericError"
-#define QMP_ERR_CMD_NOT_FOUND "CommandNotFound"
-#define QMP_ERR_DEV_NOT_FOUND "DeviceNotFound"
+#define QMP_ERR_GENERIC	       "GenericError"
+#define QMP_ERR_CMD_NOT_FOUND  "CommandNotFound"
+#define QMP_ERR_DEV_NOT_FOUND  "DeviceNotFound"
+#define QMP_ERR_DEV_NOT_ACTIVE "DeviceNotActive"
 
 struct qmp_error {
 	const char *cls; /* NULL: no error */
@@ -65,13 +80,30 @@ struct qmp_scan {
 	unsigned int depth;
 	bool started; /* a non-whitespace byte was seen */
 	bool in_str;
+	char quote; /* '"', or '\'' (json-c and QEMU take single-quoted strings too) */
 	bool esc;
 	bool scalar; /* the value is a bare literal/number */
+	/* What json-c accepts silently and QMP refuses (see Framing above). */
+	unsigned int hex_left; /* hex digits still to come in a \uXXXX escape */
+	unsigned int hex_val;
+	bool in_num;	   /* inside a number token */
+	bool num_neg;	   /* it began with '-' */
+	bool num_float;	   /* it has a fraction or an exponent */
+	unsigned int ndig; /* significant digits kept in dig (leading zeros dropped) */
+	char dig[21];	   /* enough for 2^64 - 1 and one more to tell it is too big */
+	bool bad_nul;	   /* a \u0000 escape */
+	bool bad_ctrl;	   /* a raw byte below 0x20 in a string */
+	bool bad_int;	   /* an integer outside [-2^63, 2^64-1] */
 };
 
 void qmp_scan_reset(struct qmp_scan *sc);
 /* Feeds one byte; true when that byte completed a top-level JSON value. */
 bool qmp_scan_byte(struct qmp_scan *sc, char c);
+/*
+ * Checks a parsed value against the scan of its bytes (call once the value
+ * is complete): 0, or -EINVAL with the QMP error text in desc.
+ */
+int qmp_check_value(struct qmp_scan *sc, struct json_object *obj, char *desc, size_t len);
 
 /*
  * Incremental framer: turns a byte stream into JSON values. Shared by the

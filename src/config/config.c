@@ -10,6 +10,7 @@
 
 #include "config/kv.h"
 #include "config/options.h"
+#include "lib/size.h"
 
 /* Longest single value (a path) we accept; PATH_MAX plus room. */
 #define VALUE_MAX 4096
@@ -30,67 +31,17 @@ void config_free(struct mv_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->serial_file);
 	free(cfg->api_socket);
+	free(cfg->restore.source_url);
+	cfg->restore.source_url = NULL;
 	cfg->kernel = cfg->initramfs = cfg->cmdline = cfg->serial_file = cfg->api_socket = NULL;
 	for (unsigned int i = 0; i < cfg->nr_zones; i++) {
 		free(cfg->zones[i].file);
 		cfg->zones[i].file = NULL;
 	}
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	uint64_t v = 0, mult = 1;
-	const char *p = s;
-
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v > (UINT64_MAX - (*p - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (*p - '0');
+	for (unsigned int i = 0; i < cfg->nr_pmem; i++) {
+		free(cfg->pmem[i].file);
+		cfg->pmem[i].file = NULL;
 	}
-	switch (toupper((unsigned char)*p)) {
-	case '\0':
-		break;
-	case 'K':
-		mult = 1ULL << 10;
-		break;
-	case 'M':
-		mult = 1ULL << 20;
-		break;
-	case 'G':
-		mult = 1ULL << 30;
-		break;
-	case 'T':
-		mult = 1ULL << 40;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*p && p[1])
-		return -EINVAL;
-	if (v > UINT64_MAX / mult)
-		return -ERANGE;
-	*out = v * mult;
-	return 0;
-}
-
-void config_format_size(uint64_t v, char *buf, size_t len)
-{
-	static const char suffix[] = "KMGT";
-	int i;
-
-	if (!v) {
-		snprintf(buf, len, "0");
-		return;
-	}
-	for (i = 4; i > 0; i--)
-		if (!(v & ((1ULL << (10 * i)) - 1)))
-			break;
-	if (i)
-		snprintf(buf, len, "%llu%c", (unsigned long long)(v >> (10 * i)), suffix[i - 1]);
-	else
-		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
 /* Decimal, no sign, no blanks, at most max. */
@@ -232,11 +183,11 @@ static int set_key(struct key_ctx *c, void *obj, const struct config_key_desc *k
 
 	switch (k->type) {
 	case KT_SIZE:
-		r = config_parse_size(c->val, field);
+		r = mv_size_parse(c->val, field);
 		if (r == -ERANGE)
 			return key_err(c, "size too large");
 		if (r)
-			return key_err(c, "not a size (bytes, or a number with K, M, G or T)");
+			return key_err(c, MV_SIZE_SYNTAX);
 		return 0;
 	case KT_BOOL:
 		if (parse_bool(c->val, field))
@@ -271,6 +222,14 @@ static int set_key(struct key_ctx *c, void *obj, const struct config_key_desc *k
 			*(enum hotplug_method *)field = HOTPLUG_VIRTIO_MEM;
 		else
 			return key_err(c, "expected acpi or virtio-mem");
+		return 0;
+	case KT_PMEM_MODEL:
+		if (!strcmp(c->val, "virtio-pmem"))
+			*(enum pmem_model *)field = PMEM_VIRTIO;
+		else if (!strcmp(c->val, "nvdimm"))
+			*(enum pmem_model *)field = PMEM_NVDIMM;
+		else
+			return key_err(c, "expected virtio-pmem or nvdimm");
 		return 0;
 	case KT_CPU_LIST:
 		return set_cpu_list(c, obj);
@@ -395,6 +354,25 @@ int config_parse_memory_zone(struct mv_config *cfg, const char *value, char *err
 	return parse_words(cfg, OPT_MEMORY_ZONE, value, parse_zone, err, errlen);
 }
 
+static int parse_pmem(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
+{
+	struct pmem_config *p;
+
+	if (cfg->nr_pmem == CONFIG_MAX_PMEM)
+		return config_errf(err, errlen, "%s %.*s: more than %d devices",
+				   config_opt_name(OPT_PMEM), (int)len, s, CONFIG_MAX_PMEM);
+	/* Counted before parsing so config_free() releases a half-parsed device. */
+	p = &cfg->pmem[cfg->nr_pmem++];
+	memset(p, 0, sizeof(*p));
+	p->node = -1;
+	return parse_keys(OPT_PMEM, s, len, p, &p->keys, err, errlen);
+}
+
+int config_parse_pmem(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	return parse_words(cfg, OPT_PMEM, value, parse_pmem, err, errlen);
+}
+
 static int parse_node(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
 {
 	struct numa_config *n;
@@ -413,6 +391,39 @@ static int parse_node(struct mv_config *cfg, const char *s, size_t len, char *er
 int config_parse_numa(struct mv_config *cfg, const char *value, char *err, size_t errlen)
 {
 	return parse_words(cfg, OPT_NUMA, value, parse_node, err, errlen);
+}
+
+int config_parse_balloon(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct balloon_config *b = &cfg->balloon;
+	int r;
+
+	b->given = true;
+	snprintf(b->id, sizeof(b->id), "balloon0");
+	r = parse_keys(OPT_BALLOON, value, strlen(value), b, &b->keys, err, errlen);
+	if (!r && !(b->keys & CONFIG_KEY_BIT(KEY_BALLOON_SIZE)))
+		r = config_errf(err, errlen, "%s %s: %s= is needed (0 for an empty balloon)",
+				config_opt_name(OPT_BALLOON), value,
+				config_key_name(KEY_BALLOON_SIZE));
+	return r;
+}
+
+int config_parse_autoscale(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct autoscale_config *a = &cfg->autoscale;
+	int r;
+
+	a->given = true;
+	a->low = 20;
+	a->high = 50;
+	a->up_step = 128ULL << 20;
+	a->down_delay = 30;
+	r = parse_keys(OPT_AUTOSCALE, value, strlen(value), a, &a->keys, err, errlen);
+	for (enum config_key k = KEY_AS_MIN; !r && k <= KEY_AS_MAX; k++)
+		if (!(a->keys & CONFIG_KEY_BIT(k)))
+			r = config_errf(err, errlen, "%s %s: %s= is needed",
+					config_opt_name(OPT_AUTOSCALE), value, config_key_name(k));
+	return r;
 }
 
 int config_parse_cpus(struct mv_config *cfg, const char *value, char *err, size_t errlen)
@@ -452,6 +463,8 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 		return config_parse_memory_zone(cfg, v, err, errlen);
 	case OPT_NUMA:
 		return config_parse_numa(cfg, v, err, errlen);
+	case OPT_PMEM:
+		return config_parse_pmem(cfg, v, err, errlen);
 	case OPT_CPUS:
 		return config_parse_cpus(cfg, v, err, errlen);
 	case OPT_SERIAL:
@@ -482,12 +495,21 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 		else
 			return config_errf(err, errlen, "%s %s: expected reset or exit", name, v);
 		return 0;
+	case OPT_RESTORE:
+		return config_parse_restore(cfg, v, err, errlen);
+	case OPT_BALLOON:
+		return config_parse_balloon(cfg, v, err, errlen);
+	case OPT_AUTOSCALE:
+		return config_parse_autoscale(cfg, v, err, errlen);
 	case OPT_RNG:
 		if (parse_bool(v, &cfg->rng))
 			return config_errf(err, errlen, "%s %s: expected on or off", name, v);
 		return 0;
 	case OPT_DRY_RUN:
 		cfg->dry_run = true;
+		return 0;
+	case OPT_CHECK_KVM:
+		cfg->check_kvm = true;
 		return 0;
 	case OPT_HELP:
 		config_print_help(stdout);
@@ -504,6 +526,67 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 static bool is_option(const char *w)
 {
 	return w[0] == '-' && w[1] == '-';
+}
+
+int config_parse_restore(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct restore_config *r = &cfg->restore;
+	char *copy = strdup(value), *save = NULL, *item;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	r->given = true;
+	r->prefault = -1;
+	r->mode = RESTORE_COPY;
+	r->resume = false;
+	for (item = strtok_r(copy, ",", &save); item && !ret; item = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(item, '=');
+		bool b;
+
+		if (!v) {
+			ret = config_errf(err, errlen, OPT_NAME_RESTORE " %s: expected key=value",
+					  item);
+			break;
+		}
+		*v++ = '\0';
+		if (!strcmp(item, "source_url")) {
+			if (!*v)
+				ret =
+				    config_errf(err, errlen, OPT_NAME_RESTORE ": empty source_url");
+			else
+				ret = set_string(&r->source_url, v);
+		} else if (!strcmp(item, "prefault") || !strcmp(item, "resume")) {
+			if (parse_bool(v, &b))
+				ret = config_errf(err, errlen,
+						  OPT_NAME_RESTORE " %s=%s: expected on or off",
+						  item, v);
+			else if (item[0] == 'p')
+				r->prefault = b;
+			else
+				r->resume = b;
+		} else if (!strcmp(item, "memory_restore_mode")) {
+			if (!strcmp(v, "copy"))
+				r->mode = RESTORE_COPY;
+			else if (!strcmp(v, "cow"))
+				r->mode = RESTORE_COW;
+			else if (!strcmp(v, "ondemand"))
+				r->mode = RESTORE_ONDEMAND;
+			else
+				ret = config_errf(err, errlen,
+						  OPT_NAME_RESTORE
+						  " memory_restore_mode=%s: expected "
+						  "copy, cow or ondemand",
+						  v);
+		} else {
+			ret = config_errf(err, errlen, OPT_NAME_RESTORE ": unknown key '%s'", item);
+		}
+	}
+	free(copy);
+	if (!ret && !r->source_url)
+		ret = config_errf(err, errlen,
+				  OPT_NAME_RESTORE ": source_url=file:///<path> is needed");
+	return ret;
 }
 
 int config_parse_args(struct mv_config *cfg, int argc, char **argv, bool *exit_now, char *err,
@@ -558,5 +641,16 @@ int config_parse_args(struct mv_config *cfg, int argc, char **argv, bool *exit_n
 			return 0;
 		}
 	}
+	/* The snapshot says what the machine is; only where it talks may change. */
+	if (seen[OPT_RESTORE])
+		for (opt = 0; opt < OPT__COUNT; opt++)
+			if (seen[opt] && opt != OPT_RESTORE && opt != OPT_API_SOCKET &&
+			    opt != OPT_SERIAL)
+				return config_errf(err, errlen,
+						   "%s cannot be combined with " OPT_NAME_RESTORE
+						   " (the configuration comes from the snapshot; "
+						   "only " OPT_NAME_API_SOCKET
+						   " and " OPT_NAME_SERIAL " may be given)",
+						   config_options[opt].name);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #define CONFIG_ID_LEN	   64
 #define CONFIG_ERR_LEN	   512
 #define CONFIG_DEFAULT_MEM (512ULL << 20)
+#define CONFIG_MAX_PMEM	   8
 
 enum hotplug_method {
 	HOTPLUG_ACPI = 0, /* the seed's default */
@@ -58,6 +59,22 @@ struct zone_config {
 	bool unplugged_inaccessible;
 	/* filled by validation from --numa; -1 when no --numa names the zone */
 	int guest_numa_node;
+};
+
+enum pmem_model {
+	PMEM_VIRTIO = 0, /* virtio-pmem, the default */
+	PMEM_NVDIMM,	 /* NVDIMM described by the ACPI NFIT, no label area */
+};
+
+/* One --pmem value: a file mapped into the guest as persistent memory. */
+struct pmem_config {
+	char id[CONFIG_ID_LEN]; /* default "pmem<N>" (N: index among --pmem) */
+	uint64_t keys;		/* bit (1 << enum config_key) per key given */
+	char *file;		/* regular file, or directory for an unlinked temporary file */
+	uint64_t size;		/* after validation: the effective size (default the file's) */
+	bool discard_writes;	/* MAP_PRIVATE over a read-only fd: the file never changes */
+	enum pmem_model model;
+	int node; /* guest NUMA node, -1: none given */
 };
 
 struct memory_config {
@@ -102,7 +119,38 @@ struct cpus_config {
 	unsigned int max;  /* default = boot */
 };
 
+enum restore_mode { RESTORE_COPY, RESTORE_COW, RESTORE_ONDEMAND };
+
+/* --restore: the VM comes from a snapshot file (board/restore.c). */
+struct restore_config {
+	bool given;
+	char *source_url;
+	int prefault; /* -1: as the snapshot's zones say; 0/1: override */
+	enum restore_mode mode;
+	bool resume;
+};
+
+/* --balloon: the virtio-balloon device (virtio/balloon.h). */
+struct balloon_config {
+	bool given;
+	uint64_t keys;	     /* bit (1 << enum config_key) per key given */
+	uint64_t size;	     /* bytes taken from the guest at boot, multiple of 4K */
+	bool deflate_on_oom; /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	bool free_page_reporting;
+	unsigned int stats_interval; /* seconds, 0: no polling */
+	char id[CONFIG_ID_LEN];	     /* "balloon0" unless id= */
+};
+
+/* --autoscale: the policy of lib/autoscale.h over the virtio-mem devices. */
+struct autoscale_config {
+	bool given;
+	uint64_t keys; /* bit (1 << enum config_key) per key given */
+	uint64_t min, max, up_step;
+	unsigned int low, high, down_delay; /* percent, percent, seconds */
+};
+
 struct mv_config {
+	struct restore_config restore;
 	char *kernel;
 	char *initramfs;
 	char *cmdline;
@@ -110,6 +158,7 @@ struct mv_config {
 	char *serial_file;
 	char *api_socket;
 	bool dry_run;
+	bool check_kvm; /* --check-kvm: only the KVM verdict, no VM */
 	enum on_reboot on_reboot;
 	bool rng; /* virtio-rng device, default on */
 	struct cpus_config cpus;
@@ -118,7 +167,25 @@ struct mv_config {
 	unsigned int nr_zones;
 	struct numa_config numa[CONFIG_MAX_NUMA];
 	unsigned int nr_numa;
+	struct pmem_config pmem[CONFIG_MAX_PMEM];
+	unsigned int nr_pmem;
+	/*
+	 * ACPI memory hotplug (--memory hotplug_method=acpi, the default, with
+	 * hotplug_size): set by validation. dimm_area bytes of guest-physical
+	 * space above all RAM take DIMMs (multiples of CONFIG_DIMM_ALIGN) in
+	 * dimm_slots ACPI slots; 0 and 0 without.
+	 */
+	uint64_t dimm_area;
+	unsigned int dimm_slots;
+	struct balloon_config balloon;
+	struct autoscale_config autoscale;
 };
+
+/* DIMM sizes and addresses: whole Linux x86_64 memory blocks. */
+#define CONFIG_DIMM_ALIGN (128ULL << 20)
+/* ACPI slots: one per CONFIG_DIMM_ALIGN of the area, at least 64, at most 256 (MP00..MPFF). */
+#define CONFIG_DIMM_MIN_SLOTS 64
+#define CONFIG_DIMM_MAX_SLOTS 256
 
 /* Defaults as the seed gives them (size=512M, 1 vCPU, serial on the tty). */
 void config_init(struct mv_config *cfg);
@@ -138,6 +205,10 @@ int config_parse_memory(struct mv_config *cfg, const char *value, char *err, siz
 int config_parse_memory_zone(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_numa(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_cpus(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_pmem(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_restore(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_balloon(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_autoscale(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 
 /*
  * Cross-option validation and normalization (zones, hotplug, NUMA, block
@@ -146,10 +217,5 @@ int config_parse_cpus(struct mv_config *cfg, const char *value, char *err, size_
  * them.
  */
 int config_validate(struct mv_config *cfg, char *err, size_t errlen);
-
-/* "1G", "512M", "4096": binary suffixes K/M/G/T; -EINVAL or -ERANGE. */
-int config_parse_size(const char *s, uint64_t *out);
-/* Prints a size the way a user would write it back ("512M", "3G", "4097K"...). */
-void config_format_size(uint64_t v, char *buf, size_t len);
 
 #endif

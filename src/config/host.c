@@ -105,11 +105,41 @@ static int host_check_file(const char *path, struct config_file_info *info, char
 	return 0;
 }
 
+static int host_check_pmem_file(const char *path, bool read_only, struct config_pmem_file *info,
+				char *why, size_t whylen)
+{
+	struct stat st;
+	int e;
+
+	memset(info, 0, sizeof(*info));
+	if (stat(path, &st)) {
+		e = errno;
+		snprintf(why, whylen, "%s", strerror(e));
+		return -e;
+	}
+	info->is_dir = S_ISDIR(st.st_mode);
+	if (!info->is_dir && !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file or directory");
+		return -EINVAL;
+	}
+	/* A directory gets a new file, so it must be writable even for discard_writes. */
+	if (access(path, info->is_dir ? R_OK | W_OK | X_OK : read_only ? R_OK : R_OK | W_OK)) {
+		e = errno;
+		snprintf(why, whylen, "not %s: %s",
+			 read_only && !info->is_dir ? "readable" : "readable and writable",
+			 strerror(e));
+		return -e;
+	}
+	info->size = info->is_dir ? 0 : (uint64_t)st.st_size;
+	return 0;
+}
+
 const struct config_host_ops config_host_real = {
     .hugepage_size_offered = host_hugepage_size_offered,
     .default_hugepage_size = host_default_hugepage_size,
     .numa_node_present = host_numa_node_present,
     .check_file = host_check_file,
+    .check_pmem_file = host_check_pmem_file,
 };
 
 static const struct config_host_ops *host_ops = &config_host_real;

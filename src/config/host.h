@@ -18,6 +18,12 @@ struct config_file_info {
 	uint64_t hugetlbfs_page; /* that mount's page size, when hugetlbfs */
 };
 
+/* What validation needs to know about a --pmem file= path. */
+struct config_pmem_file {
+	bool is_dir;   /* a directory: an unlinked temporary file goes there */
+	uint64_t size; /* a regular file's size */
+};
+
 struct config_host_ops {
 	/* /sys/kernel/mm/hugepages/hugepages-<size/1024>kB exists. */
 	bool (*hugepage_size_offered)(uint64_t size);
@@ -33,6 +39,13 @@ struct config_host_ops {
 	 */
 	int (*check_file)(const char *path, struct config_file_info *info, char *why,
 			  size_t whylen);
+	/*
+	 * 0 and *info when path is an existing regular file readable (and,
+	 * unless read_only, writable) or a writable directory; otherwise
+	 * -errno and the reason in why ("No such file or directory").
+	 */
+	int (*check_pmem_file)(const char *path, bool read_only, struct config_pmem_file *info,
+			       char *why, size_t whylen);
 };
 
 extern const struct config_host_ops config_host_real;

@@ -1,5 +1,5 @@
 #include "config/options.h"
-#include "core/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,53 +10,82 @@
 _Static_assert(KEY__COUNT <= 64, "key bitmasks are uint64_t");
 
 const struct config_option config_options[OPT__COUNT] = {
-    [OPT_KERNEL] = {.name = "--kernel",
+    [OPT_KERNEL] = {.name = OPT_NAME_KERNEL,
 		    .arg = "<path>",
 		    .help = "Linux bzImage to boot (required)"},
-    [OPT_INITRAMFS] = {.name = "--initramfs", .arg = "<path>", .help = "initramfs to load"},
-    [OPT_CMDLINE] = {.name = "--cmdline", .arg = "<string>", .help = "kernel command line"},
-    [OPT_MEMORY] = {.name = "--memory",
+    [OPT_INITRAMFS] = {.name = OPT_NAME_INITRAMFS, .arg = "<path>", .help = "initramfs to load"},
+    [OPT_CMDLINE] = {.name = OPT_NAME_CMDLINE, .arg = "<string>", .help = "kernel command line"},
+    [OPT_MEMORY] = {.name = OPT_NAME_MEMORY,
 		    .arg = "<key=value,...>",
 		    .has_keys = true,
 		    .def = "size=512M",
 		    .help = "guest RAM; with --memory-zone only size=0, hotplug_method and "
 			    "mergeable"},
-    [OPT_MEMORY_ZONE] = {.name = "--memory-zone",
+    [OPT_MEMORY_ZONE] = {.name = OPT_NAME_MEMORY_ZONE,
 			 .arg = "<key=value,...>...",
 			 .multi = true,
 			 .has_keys = true,
 			 .help = "one guest RAM zone per value (needs --memory size=0)"},
-    [OPT_NUMA] = {.name = "--numa",
+    [OPT_NUMA] = {.name = OPT_NAME_NUMA,
 		  .arg = "<key=value,...>...",
 		  .multi = true,
 		  .has_keys = true,
 		  .help = "one guest NUMA node per value"},
-    [OPT_CPUS] = {.name = "--cpus",
+    [OPT_CPUS] = {.name = OPT_NAME_CPUS,
 		  .arg = "<key=value,...>",
 		  .has_keys = true,
 		  .def = "boot=1",
 		  .help = "vCPUs"},
-    [OPT_SERIAL] = {.name = "--serial",
+    [OPT_SERIAL] = {.name = OPT_NAME_SERIAL,
 		    .arg = "tty|off|file=<path>",
 		    .def = "tty",
 		    .help = "where the guest's serial console goes"},
-    [OPT_API_SOCKET] = {.name = "--api-socket",
+    [OPT_API_SOCKET] = {.name = OPT_NAME_API_SOCKET,
 			.arg = "<path>|path=<path>",
 			.help = "QMP control socket to listen on"},
-    [OPT_DRY_RUN] = {.name = "--dry-run", .help = "validate and print the VM layout, then exit"},
-    [OPT_ON_REBOOT] = {.name = "--on-reboot",
+    [OPT_DRY_RUN] = {.name = OPT_NAME_DRY_RUN,
+		     .help = "validate and print the VM layout, then exit"},
+    [OPT_CHECK_KVM] = {.name = OPT_NAME_CHECK_KVM,
+		       .help = "say whether this host's KVM can run a stock guest (a probe "
+			       "guest), exit 0 if so, 1 if not"},
+    [OPT_ON_REBOOT] = {.name = OPT_NAME_ON_REBOOT,
 		       .arg = "reset|exit",
 		       .def = "reset",
 		       .help = "what a guest reboot does"},
-    [OPT_RNG] = {.name = "--rng", .arg = "on|off", .def = "on", .help = "virtio-rng device"},
-    [OPT_HELP] = {.name = "--help", .short_name = 'h', .help = "print this help and exit"},
-    [OPT_VERSION] = {.name = "--version", .short_name = 'V', .help = "print the version and exit"},
+    [OPT_RNG] = {.name = OPT_NAME_RNG, .arg = "on|off", .def = "on", .help = "virtio-rng device"},
+    [OPT_HELP] = {.name = OPT_NAME_HELP, .short_name = 'h', .help = "print this help and exit"},
+    [OPT_VERSION] = {.name = OPT_NAME_VERSION,
+		     .short_name = 'V',
+		     .help = "print the version and exit"},
+    [OPT_RESTORE] =
+	{.name = OPT_NAME_RESTORE,
+	 .arg = "source_url=file:///<path>[,...]",
+	 .help = "rebuild the VM of a snapshot; also prefault=on|off, "
+		 "memory_restore_mode=copy|cow|ondemand, resume=on|off (default off: QMP cont "
+		 "starts it); only --api-socket and --serial may be added"},
+    [OPT_PMEM] = {.name = OPT_NAME_PMEM,
+		  .arg = "<key=value,...>...",
+		  .multi = true,
+		  .has_keys = true,
+		  .help = "one persistent-memory device per value (virtio-pmem over a file)"},
+    [OPT_BALLOON] = {.name = OPT_NAME_BALLOON,
+		     .arg = "<key=value,...>",
+		     .has_keys = true,
+		     .help = "virtio-balloon device (QMP balloon, query-balloon, guest-stats)"},
+    [OPT_AUTOSCALE] = {.name = OPT_NAME_AUTOSCALE,
+		       .arg = "min=<size>,max=<size>[,...]",
+		       .has_keys = true,
+		       .help = "resize the virtio-mem devices to keep the guest's available memory "
+			       "between low% and high% (needs --balloon statistics)"},
 };
 
 #define MEM(f)	offsetof(struct memory_config, f)
 #define ZONE(f) offsetof(struct zone_config, f)
 #define NUMA(f) offsetof(struct numa_config, f)
 #define CPUS(f) offsetof(struct cpus_config, f)
+#define PMEM(f) offsetof(struct pmem_config, f)
+#define BLN(f)	offsetof(struct balloon_config, f)
+#define ASC(f)	offsetof(struct autoscale_config, f)
 
 const struct config_key_desc config_keys[KEY__COUNT] = {
     [KEY_MEM_SIZE] = {OPT_MEMORY, "size", KT_SIZE, MEM(size), "<size>", "512M",
@@ -71,11 +100,13 @@ const struct config_key_desc config_keys[KEY__COUNT] = {
 			       "host default", "hugetlb page size (needs hugepages=on)"},
     [KEY_MEM_HOTPLUG_METHOD] = {OPT_MEMORY, "hotplug_method", KT_HOTPLUG_METHOD,
 				MEM(hotplug_method), "acpi|virtio-mem", "acpi",
-				"how memory is added at run time (only virtio-mem works)"},
+				"how memory is added at run time: acpi (DIMMs) or virtio-mem"},
     [KEY_MEM_HOTPLUG_SIZE] = {OPT_MEMORY, "hotplug_size", KT_SIZE, MEM(hotplug_size), "<size>",
-			      NULL, "virtio-mem region size (multiple of 128M)"},
+			      NULL,
+			      "DIMM area (acpi) or virtio-mem region size (multiple of 128M)"},
     [KEY_MEM_HOTPLUGGED_SIZE] = {OPT_MEMORY, "hotplugged_size", KT_SIZE, MEM(hotplugged_size),
-				 "<size>", NULL, "memory plugged at boot (up to hotplug_size)"},
+				 "<size>", NULL,
+				 "virtio-mem: memory plugged at boot (up to hotplug_size)"},
     [KEY_MEM_PREFAULT] = {OPT_MEMORY, "prefault", KT_BOOL, MEM(prefault), "on|off", "off",
 			  "populate boot RAM up front (MAP_POPULATE)"},
     [KEY_MEM_BLOCK_SIZE] = {OPT_MEMORY, "block_size", KT_SIZE, MEM(block_size), "<size>",
@@ -136,6 +167,46 @@ const struct config_key_desc config_keys[KEY__COUNT] = {
 		       "vCPUs at boot, 1 to 255"},
     [KEY_CPUS_MAX] = {OPT_CPUS, "max", KT_UINT, CPUS(max), "<n>", "boot",
 		      "most vCPUs the guest may see"},
+
+    [KEY_PMEM_FILE] = {OPT_PMEM, "file", KT_PATH, PMEM(file), "<path>", NULL,
+		       "backing file, or directory for an unlinked temporary file (mandatory)"},
+    [KEY_PMEM_SIZE] = {OPT_PMEM, "size", KT_SIZE, PMEM(size), "<size>", "the file's size",
+		       "device size, a multiple of 2M; a smaller file is grown"},
+    [KEY_PMEM_DISCARD_WRITES] = {OPT_PMEM, "discard_writes", KT_BOOL, PMEM(discard_writes),
+				 "on|off", "off",
+				 "map the file privately, read-only: the file never changes"},
+    [KEY_PMEM_ID] = {OPT_PMEM, "id", KT_ID, PMEM(id), "<id>", "pmem<N>", "device name, unique"},
+    [KEY_PMEM_MODEL] = {OPT_PMEM, "model", KT_PMEM_MODEL, PMEM(model), "virtio-pmem|nvdimm",
+			"virtio-pmem", "device model (nvdimm: ACPI NFIT, no labels)"},
+    [KEY_PMEM_NODE] = {OPT_PMEM, "node", KT_NODE, PMEM(node), "<node>", NULL,
+		       "guest NUMA node of the memory (SRAT; needs that --numa node)"},
+    [KEY_BALLOON_SIZE] = {OPT_BALLOON, "size", KT_SIZE, BLN(size), "<size>", NULL,
+			  "memory taken from the guest at boot (mandatory; 0 for none)"},
+    [KEY_BALLOON_DEFLATE_ON_OOM] = {OPT_BALLOON, "deflate_on_oom", KT_BOOL, BLN(deflate_on_oom),
+				    "on|off", "off",
+				    "the guest may take pages back from the balloon when out of "
+				    "memory"},
+    [KEY_BALLOON_FREE_PAGE_REPORTING] = {OPT_BALLOON, "free_page_reporting", KT_BOOL,
+					 BLN(free_page_reporting), "on|off", "off",
+					 "pages the guest frees are given back to the host"},
+    [KEY_BALLOON_STATS_INTERVAL] = {OPT_BALLOON, "statistics_polling_interval", KT_UINT,
+				    BLN(stats_interval), "<seconds>", "0",
+				    "ask the guest for statistics this often (0: only when set "
+				    "by QMP guest-stats-polling-interval)"},
+    [KEY_BALLOON_ID] = {OPT_BALLOON, "id", KT_ID, BLN(id), "<id>", "balloon0",
+			"device name: QOM path /machine/peripheral/<id>"},
+    [KEY_AS_MIN] = {OPT_AUTOSCALE, "min", KT_SIZE, ASC(min), "<size>", NULL,
+		    "smallest total guest memory (mandatory)"},
+    [KEY_AS_MAX] = {OPT_AUTOSCALE, "max", KT_SIZE, ASC(max), "<size>", NULL,
+		    "largest total guest memory (mandatory)"},
+    [KEY_AS_LOW] = {OPT_AUTOSCALE, "low", KT_UINT, ASC(low), "<percent>", "20",
+		    "grow when available memory falls below this share of the total"},
+    [KEY_AS_HIGH] = {OPT_AUTOSCALE, "high", KT_UINT, ASC(high), "<percent>", "50",
+		     "shrink when available memory stays above this share of the total"},
+    [KEY_AS_UP_STEP] = {OPT_AUTOSCALE, "up_step", KT_SIZE, ASC(up_step), "<size>", "128M",
+			"smallest grow, largest shrink step"},
+    [KEY_AS_DOWN_DELAY] = {OPT_AUTOSCALE, "down_delay", KT_UINT, ASC(down_delay), "<seconds>", "30",
+			   "seconds of continuous surplus before a shrink"},
 };
 
 const char *config_opt_name(enum config_opt opt)

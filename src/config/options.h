@@ -14,9 +14,33 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifndef MV_VERSION
-#define MV_VERSION "0.1.0"
-#endif
+#include "lib/version.h"
+
+/*
+ * Option names, defined here only: the table, the parser, the devices and
+ * every message that names an option use these (as QEMU does with its
+ * property-name macros). arch/x86/boot.c, below this floor, spells
+ * "--cmdline" itself.
+ */
+#define OPT_NAME_KERNEL	     "--kernel"
+#define OPT_NAME_INITRAMFS   "--initramfs"
+#define OPT_NAME_CMDLINE     "--cmdline"
+#define OPT_NAME_MEMORY	     "--memory"
+#define OPT_NAME_MEMORY_ZONE "--memory-zone"
+#define OPT_NAME_NUMA	     "--numa"
+#define OPT_NAME_CPUS	     "--cpus"
+#define OPT_NAME_SERIAL	     "--serial"
+#define OPT_NAME_API_SOCKET  "--api-socket"
+#define OPT_NAME_DRY_RUN     "--dry-run"
+#define OPT_NAME_CHECK_KVM   "--check-kvm"
+#define OPT_NAME_ON_REBOOT   "--on-reboot"
+#define OPT_NAME_RNG	     "--rng"
+#define OPT_NAME_HELP	     "--help"
+#define OPT_NAME_VERSION     "--version"
+#define OPT_NAME_RESTORE     "--restore"
+#define OPT_NAME_PMEM	     "--pmem"
+#define OPT_NAME_BALLOON     "--balloon"
+#define OPT_NAME_AUTOSCALE   "--autoscale"
 
 enum config_opt {
 	OPT_KERNEL,
@@ -29,10 +53,15 @@ enum config_opt {
 	OPT_SERIAL,
 	OPT_API_SOCKET,
 	OPT_DRY_RUN,
+	OPT_CHECK_KVM,
 	OPT_ON_REBOOT,
 	OPT_RNG,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_RESTORE,
+	OPT_PMEM,
+	OPT_BALLOON,
+	OPT_AUTOSCALE,
 	OPT__COUNT
 };
 
@@ -84,12 +113,32 @@ enum config_key {
 	/* --cpus */
 	KEY_CPUS_BOOT,
 	KEY_CPUS_MAX,
+	/* --pmem */
+	KEY_PMEM_FILE,
+	KEY_PMEM_SIZE,
+	KEY_PMEM_DISCARD_WRITES,
+	KEY_PMEM_ID,
+	KEY_PMEM_MODEL,
+	KEY_PMEM_NODE,
+	/* --balloon */
+	KEY_BALLOON_SIZE,
+	KEY_BALLOON_DEFLATE_ON_OOM,
+	KEY_BALLOON_FREE_PAGE_REPORTING,
+	KEY_BALLOON_STATS_INTERVAL,
+	KEY_BALLOON_ID,
+	/* --autoscale */
+	KEY_AS_MIN,
+	KEY_AS_MAX,
+	KEY_AS_LOW,
+	KEY_AS_HIGH,
+	KEY_AS_UP_STEP,
+	KEY_AS_DOWN_DELAY,
 	KEY__COUNT
 };
 
 /* How a key's value is parsed and which field type it fills. */
 enum config_key_type {
-	KT_SIZE,	   /* uint64_t, config_parse_size() */
+	KT_SIZE,	   /* uint64_t, mv_size_parse() */
 	KT_BOOL,	   /* bool, on|off|true|false */
 	KT_ID,		   /* char[CONFIG_ID_LEN] */
 	KT_PATH,	   /* char *, strdup'd */
@@ -100,6 +149,7 @@ enum config_key_type {
 	KT_DISTANCES,	   /* struct numa_config distances */
 	KT_ZONE_LIST,	   /* struct numa_config zones */
 	KT_SGX_LIST,	   /* struct numa_config nr_sgx_epc_sections */
+	KT_PMEM_MODEL,	   /* enum pmem_model */
 };
 
 struct config_key_desc {

@@ -12,13 +12,16 @@
 
 #include "config/host.h"
 #include "config/options.h"
-#include "core/util.h"
+#include "lib/util.h"
+#include "devices/pci.h"
+#include "mem/hotplug.h"
+#include "virtio/mem_state.h"
+#include "lib/size.h"
 
 #define PAGE_SIZE_4K (4 * KiB)
 /* Linux x86_64 onlines hot-added memory in 128M blocks (below 64G of boot RAM). */
 #define LINUX_MEMORY_BLOCK (128 * MiB)
 #define VMEM_DEFAULT_BLOCK (2 * MiB)
-#define VMEM_MIN_BLOCK	   (1 * MiB)
 
 /* A size as the user writes it, usable inside one printf argument list. */
 struct sz {
@@ -29,7 +32,7 @@ static struct sz fmt(uint64_t v)
 {
 	struct sz r;
 
-	config_format_size(v, r.s, sizeof(r.s));
+	mv_size_format(v, r.s, sizeof(r.s));
 	return r;
 }
 
@@ -82,14 +85,11 @@ static int check_hotplug(struct vctx *v, const struct zone_config *z, const char
 	if (z->hotplugged_size > z->hotplug_size)
 		return zerr("%s (%s) exceeds %s (%s)", ZKEY(HOTPLUGGED_SIZE),
 			    fmt(z->hotplugged_size).s, ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s);
-	if (z->hotplug_size && m->hotplug_method == HOTPLUG_ACPI && v->from_memory)
-		return zerr("%s=%s: ACPI memory hotplug is not supported yet; use %s=virtio-mem",
-			    ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s, method);
 	if (z->hotplug_size && m->hotplug_method == HOTPLUG_ACPI)
-		return zerr("%s=%s needs %s %s=virtio-mem (ACPI memory hotplug is not "
-			    "supported yet)",
+		return zerr("%s=%s needs %s %s=virtio-mem (ACPI memory hotplug (DIMMs) is for "
+			    "plain %s)",
 			    ZKEY(HOTPLUG_SIZE), fmt(z->hotplug_size).s, config_opt_name(OPT_MEMORY),
-			    method);
+			    method, config_opt_name(OPT_MEMORY));
 	if (!z->hotplug_size) {
 		static const enum config_key dev_keys[] = {KEY_ZONE_BLOCK_SIZE, KEY_ZONE_PREALLOC,
 							   KEY_ZONE_UNPLUGGED_INACCESSIBLE};
@@ -253,6 +253,60 @@ static int check_memory(struct vctx *v)
 	return 0;
 }
 
+/*
+ * --memory hotplug_size with hotplug_method=acpi: an area for DIMMs, not a
+ * virtio-mem device, so the virtio-mem keys do not apply. The area is cut
+ * into whole Linux memory blocks; one ACPI slot per block, at least
+ * CONFIG_DIMM_MIN_SLOTS and at most CONFIG_DIMM_MAX_SLOTS.
+ */
+static int check_dimm(struct vctx *v, uint64_t *area, unsigned int *slots)
+{
+	const struct memory_config *m = &v->cfg->memory;
+	const char *opt = config_opt_name(OPT_MEMORY);
+	const char *method = config_key_name(KEY_MEM_HOTPLUG_METHOD);
+	static const enum config_key vmem_keys[] = {KEY_MEM_BLOCK_SIZE, KEY_MEM_PREALLOC,
+						    KEY_MEM_UNPLUGGED_INACCESSIBLE};
+	const char *hs = config_key_name(KEY_MEM_HOTPLUG_SIZE);
+
+	*area = 0;
+	*slots = 0;
+	if (v->cfg->nr_zones || m->hotplug_method != HOTPLUG_ACPI)
+		return 0;
+	if (m->keys & CONFIG_KEY_BIT(KEY_MEM_HOTPLUGGED_SIZE))
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s is only valid with %s %s=virtio-mem", opt,
+				   config_key_name(KEY_MEM_HOTPLUGGED_SIZE),
+				   fmt(m->hotplugged_size).s, opt, method);
+	/* Without hotplug_size the zone checks name what the device keys need. */
+	if (!(m->keys & CONFIG_KEY_BIT(KEY_MEM_HOTPLUG_SIZE)))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(vmem_keys); i++)
+		if (m->keys & CONFIG_KEY_BIT(vmem_keys[i]))
+			return config_errf(v->err, v->errlen,
+					   "%s: %s is a virtio-mem device option; not valid with "
+					   "%s=acpi (DIMMs)",
+					   opt, config_key_name(vmem_keys[i]), method);
+	if (!m->hotplug_size)
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=0 is invalid (leave it out for no "
+				   "hotplug)",
+				   opt, hs);
+	if (!is_aligned(m->hotplug_size, CONFIG_DIMM_ALIGN))
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s must be a multiple of %s (DIMMs are whole "
+				   "Linux memory blocks)",
+				   opt, hs, fmt(m->hotplug_size).s, fmt(CONFIG_DIMM_ALIGN).s);
+	if (!range_ok(m->size, m->hotplug_size))
+		return config_errf(v->err, v->errlen, "%s: %s=%s: total guest memory overflows",
+				   opt, hs, fmt(m->hotplug_size).s);
+	*area = m->hotplug_size;
+	/* Slots cost DSDT bytes only until plugged: at least CONFIG_DIMM_MIN_SLOTS. */
+	*slots =
+	    MV_MIN(MV_MAX(m->hotplug_size / CONFIG_DIMM_ALIGN, (uint64_t)CONFIG_DIMM_MIN_SLOTS),
+		   (uint64_t)CONFIG_DIMM_MAX_SLOTS);
+	return 0;
+}
+
 /* Plain --memory as zone "mem0": the same keys under the same names. */
 static void memory_as_zone(const struct memory_config *m, struct zone_config *z)
 {
@@ -275,7 +329,11 @@ static void memory_as_zone(const struct memory_config *m, struct zone_config *z)
 	z->mergeable = m->mergeable;
 	z->prefault = m->prefault;
 	z->host_numa_node = -1;
-	z->hotplug_size = m->hotplug_size;
+	/* With ACPI the hotplug area takes DIMMs (check_dimm), it is no virtio-mem region. */
+	if (m->hotplug_method == HOTPLUG_ACPI)
+		z->keys &= ~CONFIG_KEY_BIT(KEY_ZONE_HOTPLUG_SIZE);
+	else
+		z->hotplug_size = m->hotplug_size;
 	z->hotplugged_size = m->hotplugged_size;
 	z->block_size = m->block_size;
 	z->prealloc = m->prealloc;
@@ -411,12 +469,258 @@ static int check_numa(struct vctx *v)
 	return 0;
 }
 
-static void commit(struct vctx *v)
+/*
+ * Every zone with hotplug_size becomes a virtio-mem region with its memory
+ * slots and a virtio-mem device on PCI bus 0, beside virtio-rng
+ * (board_create_devices); more than KVM or the bus holds would pass here
+ * and fail at start.
+ */
+static int check_devices(struct vctx *v)
+{
+	uint64_t sizes[CONFIG_MAX_ZONES], blocks[CONFIG_MAX_ZONES], granules[CONFIG_MAX_ZONES];
+	uint64_t need = 0, worst = 0, budget;
+	unsigned int vmem = 0, others = (v->cfg->rng ? 1 : 0) + (v->cfg->balloon.given ? 1 : 0),
+		     wi = 0;
+	char label[CONFIG_ID_LEN + 32];
+
+	for (unsigned int i = 0; i < v->nr_zones; i++) {
+		uint64_t min;
+
+		if (!v->zones[i].hotplug_size)
+			continue;
+		sizes[vmem] = v->zones[i].hotplug_size;
+		blocks[vmem++] = v->eff[i].block_size;
+		min = hp_min_slots(v->zones[i].hotplug_size, v->eff[i].block_size);
+		need += min;
+		if (min > worst) {
+			worst = min;
+			wi = i;
+		}
+	}
+	/*
+	 * Each region's granule must divide it (hp_init), which puts a floor
+	 * under its memory slots: 384M takes 3 of 128M. Planned as the machine
+	 * plans, against the most slots KVM offers less boot RAM's (a zone's
+	 * RAM can be split by the PCI hole).
+	 */
+	budget = HP_KVM_MAX_SLOTS - HP_SLOT_RESERVE - (v->nr_zones + 1);
+	if (vmem && hp_plan_granules(sizes, blocks, vmem, budget, granules)) {
+		zone_label(v, wi, label, sizeof(label));
+		return config_errf(
+		    v->err, v->errlen,
+		    "%s: %s=%s needs %llu memory slots (a granule is a power of two "
+		    "that divides it); the virtio-mem regions need %llu, more than the "
+		    "%llu KVM can give them: make %s a multiple of a larger power of two",
+		    label, ZKEY(HOTPLUG_SIZE), fmt(v->zones[wi].hotplug_size).s,
+		    (unsigned long long)worst, (unsigned long long)need, (unsigned long long)budget,
+		    ZKEY(HOTPLUG_SIZE));
+	}
+	if (vmem + others <= PCI_DEV_SLOTS)
+		return 0;
+	return config_errf(v->err, v->errlen,
+			   "%s: %u zones with %s need %u virtio-mem devices; PCI bus 0 has room "
+			   "for %u (%u device slots%s)",
+			   v->from_memory ? config_opt_name(OPT_MEMORY)
+					  : config_opt_name(OPT_MEMORY_ZONE),
+			   vmem, ZKEY(HOTPLUG_SIZE), vmem, PCI_DEV_SLOTS - others, PCI_DEV_SLOTS,
+			   others == 2	 ? ", two taken by virtio-rng and virtio-balloon"
+			   : !others	 ? ""
+			   : v->cfg->rng ? ", one taken by virtio-rng"
+					 : ", one taken by virtio-balloon");
+}
+
+/*
+ * --balloon: what it takes from the guest must be whole 4K pages (the
+ * protocol counts pages) and leave the guest some boot RAM; its id names a
+ * QOM path beside the virtio-mem devices', so it may not be a zone's.
+ */
+static int check_balloon(struct vctx *v)
+{
+	const struct balloon_config *b = &v->cfg->balloon;
+	const char *name = config_opt_name(OPT_BALLOON), *size = config_key_name(KEY_BALLOON_SIZE);
+	uint64_t boot = 0;
+
+	if (!b->given)
+		return 0;
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		boot += v->zones[i].size;
+	if (b->size % PAGE_SIZE_4K)
+		return config_errf(v->err, v->errlen, "%s: %s=%s is not a multiple of 4K", name,
+				   size, fmt(b->size).s);
+	if (b->size && b->size >= boot)
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s must be smaller than the boot RAM (%s)", name, size,
+				   fmt(b->size).s, fmt(boot).s);
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		if (!strcmp(v->zones[i].id, b->id))
+			return config_errf(v->err, v->errlen,
+					   "%s: %s=%s is already the name of a memory zone", name,
+					   config_key_name(KEY_BALLOON_ID), b->id);
+	return 0;
+}
+
+/*
+ * --autoscale: it resizes virtio-mem devices by what the balloon's
+ * statistics say, so it needs both; its bounds must hold the memory the
+ * guest boots with and fit in what the devices can plug.
+ */
+static int check_autoscale(struct vctx *v)
+{
+	const struct autoscale_config *a = &v->cfg->autoscale;
+	const char *name = config_opt_name(OPT_AUTOSCALE);
+	uint64_t boot = 0, plugged = 0, most = 0;
+	bool vmem = false;
+
+	if (!a->given)
+		return 0;
+	for (unsigned int i = 0; i < v->nr_zones; i++) {
+		boot += v->zones[i].size;
+		plugged += v->zones[i].hotplugged_size;
+		most += v->zones[i].size + v->zones[i].hotplug_size;
+		vmem |= v->zones[i].hotplug_size > 0;
+	}
+	if (!vmem || v->cfg->memory.hotplug_method != HOTPLUG_VIRTIO_MEM)
+		return config_errf(
+		    v->err, v->errlen,
+		    "%s needs a virtio-mem device (%s hotplug_method=virtio-mem with "
+		    "hotplug_size)",
+		    name, config_opt_name(OPT_MEMORY));
+	if (!v->cfg->balloon.given || !v->cfg->balloon.stats_interval)
+		return config_errf(v->err, v->errlen,
+				   "%s needs %s with %s= greater than 0 (its statistics drive the "
+				   "policy)",
+				   name, config_opt_name(OPT_BALLOON),
+				   config_key_name(KEY_BALLOON_STATS_INTERVAL));
+	if (!a->low || a->low >= 100)
+		return config_errf(v->err, v->errlen, "%s: %s=%u must be between 1 and 99", name,
+				   config_key_name(KEY_AS_LOW), a->low);
+	if (a->high >= 100)
+		return config_errf(v->err, v->errlen, "%s: %s=%u must be below 100", name,
+				   config_key_name(KEY_AS_HIGH), a->high);
+	if (a->low >= a->high)
+		return config_errf(v->err, v->errlen, "%s: %s=%u must be smaller than %s=%u", name,
+				   config_key_name(KEY_AS_LOW), a->low,
+				   config_key_name(KEY_AS_HIGH), a->high);
+	if (!a->up_step)
+		return config_errf(v->err, v->errlen, "%s: %s=0 is invalid", name,
+				   config_key_name(KEY_AS_UP_STEP));
+	if (a->min > boot + plugged)
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s is more than the memory the guest boots with (%s)",
+				   name, config_key_name(KEY_AS_MIN), fmt(a->min).s,
+				   fmt(boot + plugged).s);
+	if (a->max < boot + plugged)
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s is less than the memory the guest boots with (%s)",
+				   name, config_key_name(KEY_AS_MAX), fmt(a->max).s,
+				   fmt(boot + plugged).s);
+	if (a->max > most)
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s is more than boot RAM plus the virtio-mem devices' "
+				   "size (%s)",
+				   name, config_key_name(KEY_AS_MAX), fmt(a->max).s, fmt(most).s);
+	return 0;
+}
+
+#define PMEM_ALIGN     (2 * MiB)
+#define PKEY(k)	       config_key_name(KEY_PMEM_##k)
+#define phas(p, k)     ((p)->keys & CONFIG_KEY_BIT(KEY_PMEM_##k))
+#define perr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
+
+/* One --pmem value: its file, size and node; the effective id and size into *id, *size. */
+static int check_pmem_one(struct vctx *v, unsigned int i, char *id, uint64_t *size)
+{
+	const struct config_host_ops *host = config_host();
+	const struct pmem_config *p = &v->cfg->pmem[i];
+	struct config_pmem_file fi = {0};
+	char label[CONFIG_ID_LEN + 32], why[256] = "";
+	bool defined = false;
+
+	if (phas(p, ID))
+		snprintf(id, CONFIG_ID_LEN, "%s", p->id);
+	else
+		snprintf(id, CONFIG_ID_LEN, "pmem%u", i);
+	snprintf(label, sizeof(label), "%s %s=%.*s", config_opt_name(OPT_PMEM), PKEY(ID),
+		 CONFIG_ID_LEN, id);
+	if (!p->file)
+		return perr("%s is mandatory (e.g. %s=/path/to/image)", PKEY(FILE), PKEY(FILE));
+	for (unsigned int j = 0; j < v->nr_zones; j++)
+		if (!strcmp(v->zones[j].id, id))
+			return perr("%s is also the id of a memory zone", PKEY(ID));
+	if (!host->check_pmem_file)
+		return perr("%s=%s: cannot be checked on this host", PKEY(FILE), p->file);
+	if (host->check_pmem_file(p->file, p->discard_writes, &fi, why, sizeof(why)))
+		return perr("%s=%s: %s", PKEY(FILE), p->file, why);
+	if (phas(p, SIZE) && !p->size)
+		return perr("%s=0 is invalid", PKEY(SIZE));
+	if (!phas(p, SIZE) && fi.is_dir)
+		return perr("%s=%s is a directory: %s is mandatory", PKEY(FILE), p->file,
+			    PKEY(SIZE));
+	if (!phas(p, SIZE) && !fi.size)
+		return perr("%s=%s is empty: give %s", PKEY(FILE), p->file, PKEY(SIZE));
+	*size = phas(p, SIZE) ? p->size : fi.size;
+	if (!is_aligned(*size, PMEM_ALIGN))
+		return perr("%s=%s is not a multiple of %s%s", PKEY(SIZE), fmt(*size).s,
+			    fmt(PMEM_ALIGN).s,
+			    phas(p, SIZE) ? "" : " (the file's size; give size= to grow it)");
+	if (fi.size > *size)
+		return perr("%s=%s (%s) is larger than %s=%s", PKEY(FILE), p->file, fmt(fi.size).s,
+			    PKEY(SIZE), fmt(*size).s);
+	if (p->discard_writes && fi.size < *size && !fi.is_dir)
+		return perr("%s=on: %s=%s (%s) would have to grow to %s=%s, and it is opened "
+			    "read-only",
+			    PKEY(DISCARD_WRITES), PKEY(FILE), p->file, fmt(fi.size).s, PKEY(SIZE),
+			    fmt(*size).s);
+	if (p->node >= 0) {
+		for (unsigned int j = 0; j < v->cfg->nr_numa; j++)
+			defined |= v->cfg->numa[j].guest_numa_id == (uint32_t)p->node;
+		if (!defined)
+			return perr("%s=%d: no %s %s=%d defines that guest NUMA node", PKEY(NODE),
+				    p->node, config_opt_name(OPT_NUMA),
+				    config_key_name(KEY_NUMA_GUEST_NUMA_ID), p->node);
+	}
+	return 0;
+}
+
+/*
+ * Every --pmem: its own checks, ids unique, and a PCI slot for each
+ * virtio-pmem beside virtio-rng and the virtio-mem devices (an NVDIMM is
+ * described in ACPI, not on PCI).
+ */
+static int check_pmem(struct vctx *v, char ids[][CONFIG_ID_LEN], uint64_t *sizes)
+{
+	unsigned int devs = v->cfg->rng ? 1 : 0, nvirtio = 0;
+	int r;
+
+	for (unsigned int i = 0; i < v->cfg->nr_pmem; i++) {
+		r = check_pmem_one(v, i, ids[i], &sizes[i]);
+		if (r)
+			return r;
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(ids[j], ids[i]))
+				return config_errf(v->err, v->errlen,
+						   "%s %s=%s: used by two devices",
+						   config_opt_name(OPT_PMEM), PKEY(ID), ids[i]);
+		nvirtio += v->cfg->pmem[i].model == PMEM_VIRTIO;
+	}
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		devs += v->zones[i].hotplug_size ? 1 : 0;
+	if (nvirtio && devs + nvirtio > PCI_DEV_SLOTS)
+		return config_errf(v->err, v->errlen,
+				   "%s: %u virtio-pmem devices do not fit on PCI bus 0 (%u device "
+				   "slots, %u taken by virtio-rng and virtio-mem)",
+				   config_opt_name(OPT_PMEM), nvirtio, PCI_DEV_SLOTS, devs);
+	return 0;
+}
+
+static void commit(struct vctx *v, uint64_t dimm_area, unsigned int dimm_slots)
 {
 	struct mv_config *cfg = v->cfg;
 
 	if (!(cfg->cpus.keys & CONFIG_KEY_BIT(KEY_CPUS_MAX)))
 		cfg->cpus.max = cfg->cpus.boot;
+	cfg->dimm_area = dimm_area;
+	cfg->dimm_slots = dimm_slots;
 	if (v->from_memory) {
 		cfg->zones[0] = v->zones[0];
 		cfg->nr_zones = 1;
@@ -435,8 +739,11 @@ static void commit(struct vctx *v)
 int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 {
 	struct zone_config mem0;
+	char pmem_ids[CONFIG_MAX_PMEM][CONFIG_ID_LEN];
+	uint64_t pmem_sizes[CONFIG_MAX_PMEM];
 	struct vctx v = {.cfg = cfg, .err = err, .errlen = errlen};
-	uint64_t total = 0;
+	uint64_t total = 0, dimm_area;
+	unsigned int dimm_slots;
 	int r;
 
 	/* --dry-run checks the rest of the command line without a kernel. */
@@ -445,6 +752,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	r = check_cpus(&v);
 	if (!r)
 		r = check_memory(&v);
+	if (!r)
+		r = check_dimm(&v, &dimm_area, &dimm_slots);
 	if (r)
 		return r;
 	v.from_memory = !cfg->nr_zones;
@@ -464,9 +773,21 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 					   config_opt_name(OPT_MEMORY_ZONE));
 		total += z->size + z->hotplug_size;
 	}
-	r = check_numa(&v);
+	r = check_devices(&v);
+	if (!r)
+		r = check_numa(&v);
+	if (!r)
+		r = check_pmem(&v, pmem_ids, pmem_sizes);
+	if (!r)
+		r = check_balloon(&v);
+	if (!r)
+		r = check_autoscale(&v);
 	if (r)
 		return r;
-	commit(&v);
+	commit(&v, dimm_area, dimm_slots);
+	for (unsigned int i = 0; i < cfg->nr_pmem; i++) {
+		memcpy(cfg->pmem[i].id, pmem_ids[i], CONFIG_ID_LEN);
+		cfg->pmem[i].size = pmem_sizes[i];
+	}
 	return 0;
 }

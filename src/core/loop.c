@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 
 int loop_init(struct loop *l)
 {

@@ -1,8 +1,14 @@
 /*
- * loop: the VMM's event loop (epoll), run by the main thread. Device
- * notifications (ioeventfds), the control socket and timers are served here,
- * so their callbacks never run concurrently with each other; vCPU threads
- * never run loop callbacks.
+ * loop: the VMM's event loop (epoll), run by the main thread. Device queue
+ * work (virtqueue notifications), the control socket and its API, timers,
+ * signals and VM lifecycle events are served here, so their callbacks never
+ * run concurrently with each other; vCPU threads never run loop callbacks.
+ *
+ * Crossing threads: another thread hands work to the loop by writing an
+ * eventfd the loop watches (see ARCHITECTURE.md, "Threads"). The epoll fd
+ * is fixed after loop_init, so loop_add/mod/del (plain epoll_ctl) are safe
+ * from any thread; loop_run, loop_run_once and loop_stop belong to the loop
+ * thread. A callback does bounded work and leaves the rest for a later round.
  */
 #ifndef MV_CORE_LOOP_H
 #define MV_CORE_LOOP_H

@@ -11,13 +11,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arch/x86/cpu.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
-#define VM_TSS_ADDR	 0xFFFBD000ULL
-#define VM_IDENTITY_ADDR 0xFFFBC000ULL
-#define VM_KICK_SIGNAL	 SIGUSR1
+#define VM_KICK_SIGNAL SIGUSR1
 
 static int vm_irq_set(struct irq_sink *s, unsigned int gsi, int level)
 {
@@ -91,10 +88,10 @@ static int vm_create_chips(struct vm *vm, char *err, size_t errlen)
 	unsigned int i;
 
 	/* TSS and identity map must be placed before any vCPU exists (Intel). */
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, vm->arch->tss_addr) < 0)
 		goto fail;
 	{
-		uint64_t id = VM_IDENTITY_ADDR;
+		uint64_t id = vm->arch->identity_addr;
 
 		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &id) < 0)
 			goto fail;
@@ -142,13 +139,14 @@ static int vm_create_vcpu(struct vm *vm, unsigned int id, char *err, size_t errl
 		snprintf(err, errlen, "reading vCPU %u's LAPIC failed: %s", id, strerror(-ret));
 		return ret;
 	}
-	ret = x86_vcpu_init(v->fd, vm->cpuid, id, vm->ncpus);
+	ret = vm->arch->vcpu_init(v->fd, vm->cpuid, id, vm->ncpus);
 	if (ret)
 		snprintf(err, errlen, "setting vCPU %u's CPUID failed: %s", id, strerror(-ret));
 	return ret;
 }
 
-int vm_create(struct vm *vm, struct loop *loop, unsigned int ncpus, char *err, size_t errlen)
+int vm_create(struct vm *vm, const struct vm_arch *arch, struct loop *loop, unsigned int ncpus,
+	      char *err, size_t errlen)
 {
 	struct sigaction sa = {.sa_handler = vm_kick_handler};
 	unsigned int i;
@@ -156,6 +154,7 @@ int vm_create(struct vm *vm, struct loop *loop, unsigned int ncpus, char *err, s
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->event_fd = -1;
+	vm->arch = arch;
 	vm->loop = loop;
 	vm->ncpus = ncpus;
 	vm->irq.set = vm_irq_set;
@@ -178,10 +177,12 @@ int vm_create(struct vm *vm, struct loop *loop, unsigned int ncpus, char *err, s
 	}
 	n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	vm->max_slots = n > 0 ? n : 32;
-	vm->slot_used = calloc(vm->max_slots, 1);
+	vm->slot_hva = calloc(vm->max_slots, sizeof(*vm->slot_hva));
+	vm->slot_gpa = calloc(vm->max_slots, sizeof(*vm->slot_gpa));
+	vm->slot_size = calloc(vm->max_slots, sizeof(*vm->slot_size));
 	vm->vcpus = calloc(ncpus, sizeof(*vm->vcpus));
 	vm->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!vm->slot_used || !vm->vcpus || vm->event_fd < 0) {
+	if (!vm->slot_hva || !vm->slot_gpa || !vm->slot_size || !vm->vcpus || vm->event_fd < 0) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory creating the VM");
 		goto fail;
@@ -189,7 +190,7 @@ int vm_create(struct vm *vm, struct loop *loop, unsigned int ncpus, char *err, s
 	ret = vm_create_chips(vm, err, errlen);
 	if (ret)
 		goto fail;
-	ret = x86_cpuid_supported(vm->kvm_fd, &vm->cpuid);
+	ret = vm->arch->cpuid_supported(vm->kvm_fd, &vm->cpuid);
 	if (ret) {
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(-ret));
 		goto fail;
@@ -221,8 +222,12 @@ void vm_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 	free(vm->cpuid);
 	vm->cpuid = NULL;
-	free(vm->slot_used);
-	vm->slot_used = NULL;
+	free(vm->slot_hva);
+	vm->slot_hva = NULL;
+	free(vm->slot_gpa);
+	vm->slot_gpa = NULL;
+	free(vm->slot_size);
+	vm->slot_size = NULL;
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	if (vm->vm_fd >= 0)
@@ -242,6 +247,7 @@ static int vm_set_region(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t si
 	    .guest_phys_addr = gpa,
 	    .memory_size = size,
 	    .userspace_addr = (uintptr_t)hva,
+	    .flags = vm->dirty_log && size ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 	};
 
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
@@ -252,8 +258,10 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t *slot
 	uint32_t s;
 	int ret;
 
+	if (!hva)
+		return -EINVAL;
 	pthread_mutex_lock(&vm->slot_lock);
-	for (s = 0; s < vm->max_slots && vm->slot_used[s]; s++)
+	for (s = 0; s < vm->max_slots && vm->slot_hva[s]; s++)
 		;
 	if (s == vm->max_slots) {
 		ret = -ENOSPC;
@@ -267,7 +275,9 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t *slot
 		vm_set_region(vm, s, gpa, 0, hva);
 		goto out;
 	}
-	vm->slot_used[s] = 1;
+	vm->slot_hva[s] = hva;
+	vm->slot_gpa[s] = gpa;
+	vm->slot_size[s] = size;
 	vm->slots_in_use++;
 	*slot = s;
 out:
@@ -277,17 +287,30 @@ out:
 
 int vm_unmap(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size)
 {
+	void *hva;
 	int ret;
 
-	if (slot >= vm->max_slots || !vm->slot_used[slot])
+	if (slot >= vm->max_slots)
 		return -EINVAL;
 	pthread_mutex_lock(&vm->slot_lock);
-	/* Devices lose access first, then the guest's CPUs. */
-	gmem_remove(&vm->mem, gpa, size);
+	hva = vm->slot_hva[slot];
+	if (!hva) {
+		pthread_mutex_unlock(&vm->slot_lock);
+		return -EINVAL;
+	}
+	/* Devices lose access first, then the guest's CPUs; if they cannot, nothing changes. */
+	ret = gmem_remove(&vm->mem, gpa, size);
+	if (ret) {
+		pthread_mutex_unlock(&vm->slot_lock);
+		return ret;
+	}
 	ret = vm_set_region(vm, slot, gpa, 0, NULL);
 	if (!ret) {
-		vm->slot_used[slot] = 0;
+		vm->slot_hva[slot] = NULL;
 		vm->slots_in_use--;
+	} else if (gmem_add(&vm->mem, gpa, size, hva)) {
+		/* The slot stays, so devices get their view of it back (or the caller hears). */
+		ret = -ENOMEM;
 	}
 	pthread_mutex_unlock(&vm->slot_lock);
 	return ret;
@@ -296,6 +319,95 @@ int vm_unmap(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size)
 uint32_t vm_slots_free(struct vm *vm)
 {
 	return vm->max_slots - vm->slots_in_use;
+}
+
+/* Slot lock held: every slot in use gets the flags of vm->dirty_log, or none changes. */
+static int vm_dirty_flags(struct vm *vm)
+{
+	uint32_t s, t;
+	int ret;
+
+	for (s = 0; s < vm->max_slots; s++) {
+		if (!vm->slot_hva[s])
+			continue;
+		ret = vm_set_region(vm, s, vm->slot_gpa[s], vm->slot_size[s], vm->slot_hva[s]);
+		if (ret) {
+			vm->dirty_log = !vm->dirty_log;
+			for (t = 0; t < s; t++)
+				if (vm->slot_hva[t] &&
+				    vm_set_region(vm, t, vm->slot_gpa[t], vm->slot_size[t],
+						  vm->slot_hva[t]))
+					mv_warn("memory slot %u: dirty logging left %s", t,
+						vm->dirty_log ? "off" : "on");
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int vm_dirty_start(struct vm *vm, uint64_t limit)
+{
+	int ret = gmem_track_start(&vm->mem, limit);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&vm->slot_lock);
+	vm->dirty_log = true;
+	ret = vm_dirty_flags(vm);
+	pthread_mutex_unlock(&vm->slot_lock);
+	if (ret)
+		gmem_track_stop(&vm->mem);
+	return ret;
+}
+
+void vm_dirty_stop(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->slot_lock);
+	if (vm->dirty_log) {
+		vm->dirty_log = false;
+		if (vm_dirty_flags(vm))
+			mv_warn("memory slots: dirty logging could not be turned off");
+		vm->dirty_log = false;
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	gmem_track_stop(&vm->mem);
+}
+
+int vm_dirty_collect(struct vm *vm, vm_dirty_fn fn, void *opaque)
+{
+	uint64_t *bits = NULL, npages, cap = 0;
+	uint32_t s;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->slot_lock);
+	for (s = 0; !ret && s < vm->max_slots; s++) {
+		struct kvm_dirty_log log = {.slot = s};
+
+		if (!vm->slot_hva[s])
+			continue;
+		npages = vm->slot_size[s] / 4096u;
+		if (align_up(npages, 64) / 64 > cap) {
+			uint64_t *n = realloc(bits, align_up(npages, 64) / 8);
+
+			if (!n) {
+				ret = -ENOMEM;
+				break;
+			}
+			bits = n;
+			cap = align_up(npages, 64) / 64;
+		}
+		memset(bits, 0, align_up(npages, 64) / 8);
+		log.dirty_bitmap = bits;
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+			ret = -errno;
+			break;
+		}
+		gmem_track_take(&vm->mem, vm->slot_gpa[s], npages, bits);
+		ret = fn(opaque, vm->slot_gpa[s], vm->slot_size[s], bits);
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	free(bits);
+	return ret;
 }
 
 int vm_reset_irqchip(struct vm *vm)
@@ -320,16 +432,16 @@ int vm_reset_vcpus(struct vm *vm, uint64_t entry, uint64_t boot_params)
 		    .mp_state = i ? KVM_MP_STATE_UNINITIALIZED : KVM_MP_STATE_RUNNABLE,
 		};
 
-		ret = x86_vcpu_set_apic_base(v->fd, i == 0);
+		ret = vm->arch->vcpu_set_apic_base(v->fd, i == 0);
 		if (ret)
 			return ret;
 		if (ioctl(v->fd, KVM_SET_LAPIC, &v->lapic0) < 0)
 			return -errno;
-		ret = x86_vcpu_reset(v->fd);
+		ret = vm->arch->vcpu_reset(v->fd);
 		if (ret)
 			return ret;
 		if (i == 0) {
-			ret = x86_vcpu_boot_regs(v->fd, entry, boot_params);
+			ret = vm->arch->vcpu_boot_regs(v->fd, entry, boot_params);
 			if (ret)
 				return ret;
 		}
@@ -493,6 +605,24 @@ void vm_stop(struct vm *vm)
 		v->started = false;
 		v->run->immediate_exit = 0;
 	}
+}
+
+int vm_settle_vcpus(struct vm *vm)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; vm->vcpus && i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->started)
+			return -EBUSY;
+		v->run->immediate_exit = 1;
+		if (ioctl(v->fd, KVM_RUN, 0) < 0 && errno != EINTR && !ret)
+			ret = -errno;
+		v->run->immediate_exit = 0;
+	}
+	return ret;
 }
 
 int vm_irqfd(struct vm *vm, unsigned int gsi, int fd, int resample_fd, bool assign)

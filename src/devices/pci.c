@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define PCI_COMMAND	   0x04
+#define PCI_COMMAND_MEMORY 0x0002
+#define PCI_COMMAND_MASTER 0x0004
 #define PCI_STATUS	   0x06
 #define PCI_STATUS_CAPLIST 0x10
 #define PCI_BAR0	   0x10
@@ -86,32 +88,89 @@ static const struct bus_dev_ops pci_bar_ops = {
     .write = pci_bar_write,
 };
 
-/* Move a BAR on the MMIO bus; the guest may only place it inside the window. */
-static void pci_bar_place(struct pci_host *h, struct pci_bar *b, uint64_t addr)
+static uint16_t pci_command(const struct pci_dev *d)
 {
-	uint64_t old = b->placed ? b->addr : 0;
+	return le_get(d->cfg + PCI_COMMAND, 2);
+}
 
-	/* Before the early return: restoring the address after sizing must replace the mask. */
-	le_put(b->dev->cfg + PCI_BAR0 + 4 * b->idx, (uint32_t)addr, 4);
-	if (b->placed && addr == b->addr)
-		return;
-	if (b->placed)
-		bus_unregister(h->mmio, &b->bdev);
-	b->placed = false;
-	b->addr = addr;
+bool pci_dev_bus_master(const struct pci_dev *d)
+{
+	return pci_command(d) & PCI_COMMAND_MASTER;
+}
+
+/*
+ * Bring the MMIO bus in line with the BAR register and the command
+ * register: decoded at b->addr iff memory decode is on and the address is
+ * inside the window and free. Tells the device of every change.
+ */
+static void pci_bar_update(struct pci_host *h, struct pci_bar *b)
+{
+	struct pci_dev *d = b->dev;
+	bool was = b->placed, want = pci_command(d) & PCI_COMMAND_MEMORY;
+	uint64_t was_at = b->decoded_at, addr = b->addr;
+
 	if (addr < PCI_MMIO32_BASE || addr + b->size > PCI_MMIO32_BASE + PCI_MMIO32_SIZE) {
-		mv_debug("pci: %s BAR%u at %#llx outside the window, not decoded", b->dev->name,
-			 b->idx, (unsigned long long)addr);
-		return;
+		if (want)
+			mv_debug("pci: %s BAR%u at %#llx outside the window, not decoded", d->name,
+				 b->idx, (unsigned long long)addr);
+		want = false;
 	}
-	if (bus_register(h->mmio, &b->bdev, addr, b->size)) {
-		mv_debug("pci: %s BAR%u at %#llx overlaps, not decoded", b->dev->name, b->idx,
-			 (unsigned long long)addr);
-		return;
+	if (was && (!want || was_at != addr)) {
+		bus_unregister(h->mmio, &b->bdev);
+		b->placed = false;
 	}
-	b->placed = true;
-	if (b->dev->ops->bar_moved)
-		b->dev->ops->bar_moved(b->dev, b->idx, old, addr);
+	if (want && !b->placed) {
+		if (bus_register(h->mmio, &b->bdev, addr, b->size)) {
+			mv_debug("pci: %s BAR%u at %#llx overlaps, not decoded", d->name, b->idx,
+				 (unsigned long long)addr);
+		} else {
+			b->placed = true;
+			b->decoded_at = addr;
+		}
+	}
+	if (was == b->placed && (!was || was_at == b->decoded_at))
+		return;
+	if (d->ops && d->ops->bar_decode)
+		d->ops->bar_decode(d, b->idx, b->placed, b->decoded_at);
+}
+
+/* The guest wrote BAR idx (also a sizing write: the BAR then sits at the size mask). */
+static void pci_bar_program(struct pci_dev *d, unsigned int idx, uint32_t val)
+{
+	struct pci_bar *b = &d->bars[idx];
+
+	if (!b->size)
+		return;
+	b->addr = val & ~(uint32_t)(b->size - 1);
+	/* 32-bit, non-prefetchable memory BAR: the type bits read as 0. */
+	le_put(d->cfg + PCI_BAR0 + 4 * idx, (uint32_t)b->addr, 4);
+	pci_bar_update(d->host, b);
+}
+
+/* After a command write: decode and bus master as the new value says. */
+static void pci_command_changed(struct pci_dev *d, uint16_t old)
+{
+	uint16_t now = pci_command(d);
+	unsigned int i;
+
+	if ((old ^ now) & PCI_COMMAND_MEMORY)
+		for (i = 0; i < PCI_NUM_BARS; i++)
+			if (d->bars[i].size)
+				pci_bar_update(d->host, &d->bars[i]);
+	if (((old ^ now) & PCI_COMMAND_MASTER) && d->ops && d->ops->bus_master)
+		d->ops->bus_master(d, now & PCI_COMMAND_MASTER);
+}
+
+/* Undo what pci_host_add did to the bus for a device it then refused. */
+static void pci_host_unplace(struct pci_host *h, struct pci_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		if (d->bars[i].placed)
+			bus_unregister(h->mmio, &d->bars[i].bdev);
+		d->bars[i].placed = false;
+	}
 }
 
 int pci_host_add(struct pci_host *h, struct pci_dev *d)
@@ -135,16 +194,29 @@ int pci_host_add(struct pci_host *h, struct pci_dev *d)
 			continue;
 		h->mmio_next = align_up(h->mmio_next, b->size);
 		if (h->mmio_next + b->size > PCI_MMIO32_BASE + PCI_MMIO32_SIZE)
-			return -ENOSPC;
+			goto nospc;
 		b->bdev.ops = &pci_bar_ops;
 		b->bdev.name = d->name;
-		pci_bar_place(h, b, h->mmio_next);
-		if (!b->placed)
-			return -EBUSY;
+		b->addr = h->mmio_next;
+		le_put(d->cfg + PCI_BAR0 + 4 * i, (uint32_t)b->addr, 4);
 		h->mmio_next += b->size;
+	}
+	/* As firmware leaves it after assigning the BARs: decode on, bus master off. */
+	le_put(d->cfg + PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		if (!d->bars[i].size)
+			continue;
+		pci_bar_update(h, &d->bars[i]);
+		if (!d->bars[i].placed) {
+			pci_host_unplace(h, d);
+			return -EBUSY;
+		}
 	}
 	h->devs[slot] = d;
 	return 0;
+nospc:
+	pci_host_unplace(h, d);
+	return -ENOSPC;
 }
 
 void pci_dev_set_irq(struct pci_dev *d, int level)
@@ -172,29 +244,18 @@ uint32_t pci_cfg_read(struct pci_host *h, unsigned int slot, unsigned int fn, un
 
 	if (!d || off >= PCI_CFG_SIZE || off + len > PCI_CFG_SIZE)
 		return len == 4 ? 0xFFFFFFFF : (1U << (8 * len)) - 1;
+	if (d->ops && d->ops->cfg_read)
+		d->ops->cfg_read(d, off, len);
 	for (i = 0; i < len; i++)
 		v |= (uint32_t)(off + i == 0xFF ? 0 : d->cfg[off + i]) << (8 * i);
 	return v;
-}
-
-static void pci_bar_cfg_write(struct pci_dev *d, unsigned int idx, uint32_t val)
-{
-	struct pci_bar *b = &d->bars[idx];
-
-	if (!b->size)
-		return;
-	if (val == 0xFFFFFFFF) {
-		/* Sizing: report the size mask; the BAR stays decoded where it was. */
-		le_put(d->cfg + PCI_BAR0 + 4 * idx, ~(b->size - 1), 4);
-		return;
-	}
-	pci_bar_place(d->host, b, val & ~(uint32_t)(b->size - 1));
 }
 
 void pci_cfg_write(struct pci_host *h, unsigned int slot, unsigned int fn, unsigned int off,
 		   unsigned int len, uint32_t val)
 {
 	struct pci_dev *d = pci_find(h, slot, fn);
+	uint16_t old_cmd;
 	unsigned int i;
 
 	if (!d || off >= PCI_CFG_SIZE || off + len > PCI_CFG_SIZE)
@@ -202,15 +263,21 @@ void pci_cfg_write(struct pci_host *h, unsigned int slot, unsigned int fn, unsig
 	if (off >= PCI_BAR0 && off < PCI_BAR0 + 4 * PCI_NUM_BARS) {
 		/* BARs are written as whole dwords by every driver we serve. */
 		if (len == 4 && !(off & 3))
-			pci_bar_cfg_write(d, (off - PCI_BAR0) / 4, val);
+			pci_bar_program(d, (off - PCI_BAR0) / 4, val);
 		return;
 	}
+	old_cmd = pci_command(d);
 	for (i = 0; i < len; i++) {
 		uint8_t m = d->wmask[off + i];
 
 		d->cfg[off + i] = (d->cfg[off + i] & ~m) | ((val >> (8 * i)) & m);
 	}
-	if (off <= PCI_COMMAND + 1 && off + len > PCI_COMMAND + 1 && d != &h->bridge)
+	if (d->ops && d->ops->cfg_write)
+		d->ops->cfg_write(d, off, len);
+	if (d == &h->bridge || off > PCI_COMMAND + 1 || off + len <= PCI_COMMAND)
+		return;
+	pci_command_changed(d, old_cmd);
+	if (off + len > PCI_COMMAND + 1)
 		pci_dev_set_irq(d, d->irq_level);
 }
 
@@ -269,7 +336,7 @@ int pci_host_init(struct pci_host *h, const struct pci_host_ops *ops, struct bus
 	pthread_mutex_init(&h->lock, NULL);
 	h->cfg_port.ops = &pci_port_ops;
 	h->cfg_port.name = "pci-cfg";
-	ret = bus_register(pio, &h->cfg_port, 0xCF8, 8);
+	ret = bus_register(pio, &h->cfg_port, PCI_CONFIG_PORT, 8);
 	if (ret)
 		return ret;
 	/* Host bridge at 00:00.0 (class 0600) so Linux's type-1 sanity check passes. */

@@ -3,6 +3,16 @@
  * 0xCF8/0xCFC, 32-bit memory BARs pre-assigned in the window below the
  * IOAPIC, and INTx routed to IOAPIC pins 16-23 (level, as the DSDT's _PRT
  * says). Devices embed struct pci_dev and fill a pci_dev_ops table.
+ *
+ * The command register means what it says. pci_host_add leaves a device as
+ * firmware does after assigning its BARs: memory decode on, bus master off.
+ * A BAR is decoded (registered on the MMIO bus) only while memory decode is
+ * on and the address the guest programmed lies in the window without
+ * overlapping another BAR. The BAR register holds what was written, masked
+ * by the size, so a sizing write of 0xFFFFFFFF puts it at the size mask,
+ * outside the window: undecoded until it is restored. The device hears of
+ * every change of where (or whether) a BAR is decoded through bar_decode,
+ * and of the bus-master bit through bus_master.
  */
 #ifndef MV_DEVICES_PCI_H
 #define MV_DEVICES_PCI_H
@@ -12,18 +22,13 @@
 #include <stdint.h>
 
 #include "core/bus.h"
+#include "arch/x86/memmap.h"
 
-#define PCI_MAX_SLOTS	  32
-#define PCI_NUM_BARS	  6
-#define PCI_CFG_SIZE	  256
-#define PCI_INTX_GSI_BASE 16
-#define PCI_INTX_GSI_NUM  8
-
-/* Guest physical layout of PCI (kept out of RAM by mem/layout). */
-#define PCI_MMIO32_BASE 0xC0000000ULL
-#define PCI_MMIO32_SIZE 0x20000000ULL /* up to the ECAM */
-#define PCI_ECAM_BASE	0xE0000000ULL
-#define PCI_ECAM_SIZE	0x00100000ULL /* bus 0 only */
+#define PCI_MAX_SLOTS 32
+/* Slots left for a machine's devices: pci_host_init puts the host bridge in slot 0. */
+#define PCI_DEV_SLOTS (PCI_MAX_SLOTS - 1)
+#define PCI_NUM_BARS  6
+#define PCI_CFG_SIZE  256
 
 struct pci_dev;
 struct pci_host;
@@ -34,8 +39,24 @@ struct pci_dev_ops {
 			 uint32_t len);
 	void (*bar_write)(struct pci_dev *d, unsigned int bar, uint64_t off, const void *data,
 			  uint32_t len);
-	/* Optional: the guest moved a BAR (old == 0 on first placement). */
-	void (*bar_moved)(struct pci_dev *d, unsigned int bar, uint64_t old, uint64_t addr);
+	/*
+	 * Optional: BAR `bar` is now decoded at addr (on), or no longer decoded
+	 * at all (off: decode cleared, moved out of the window or onto another
+	 * BAR). Called on each change, first when pci_host_add places it.
+	 */
+	void (*bar_decode)(struct pci_dev *d, unsigned int bar, bool on, uint64_t addr);
+	/*
+	 * Optional: the guest set or cleared bus master (command bit 2). While
+	 * it is clear the device must not touch guest memory.
+	 */
+	void (*bus_master)(struct pci_dev *d, bool on);
+	/*
+	 * Optional, for config registers with side effects: cfg_read runs
+	 * before the guest reads [off, off+len) (it may refresh d->cfg),
+	 * cfg_write after the write masks applied the guest's write.
+	 */
+	void (*cfg_read)(struct pci_dev *d, unsigned int off, unsigned int len);
+	void (*cfg_write)(struct pci_dev *d, unsigned int off, unsigned int len);
 };
 
 struct pci_bar {
@@ -43,8 +64,9 @@ struct pci_bar {
 	struct pci_dev *dev;
 	unsigned int idx;
 	uint32_t size; /* 0: no BAR; else a power of two >= 4 KiB */
-	uint64_t addr;
-	bool placed;
+	uint64_t addr; /* as programmed (the BAR register, size-masked) */
+	bool placed;   /* decoded: bdev is registered at decoded_at */
+	uint64_t decoded_at;
 };
 
 struct pci_dev {
@@ -96,6 +118,8 @@ int pci_dev_add_cap(struct pci_dev *d, const void *cap, unsigned int len);
 int pci_host_add(struct pci_host *h, struct pci_dev *d);
 /* Drive INTx (level). */
 void pci_dev_set_irq(struct pci_dev *d, int level);
+/* Command register bits as the guest left them. */
+bool pci_dev_bus_master(const struct pci_dev *d);
 
 /* Config space access as the guest does it; exposed for unit tests and fuzzing. */
 uint32_t pci_cfg_read(struct pci_host *h, unsigned int slot, unsigned int fn, unsigned int off,

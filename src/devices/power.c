@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "acpi/acpi.h"
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 static void power_pm_read(struct bus_dev *d, uint64_t off, void *data, uint32_t len)
 {
@@ -39,7 +39,7 @@ static void power_kbc_write(struct bus_dev *d, uint64_t off, const void *data, u
 	struct power *p = container_of(d, struct power, kbc);
 
 	mv_debug("power: i8042 write %#x to port %#llx", *(const uint8_t *)data,
-		 (unsigned long long)(0x60 + off));
+		 (unsigned long long)(I8042_PORT + off));
 
 	if (off == 4 && *(const uint8_t *)data == 0xFE)
 		p->events->post(p->events, VM_EV_RESET);
@@ -86,7 +86,7 @@ int power_init(struct power *p, struct bus *pio, struct vm_events *events, struc
 	p->panic = (struct bus_dev){.ops = &power_panic_ops, .name = "pvpanic"};
 	ret = bus_register(pio, &p->pm, ACPI_PM_PORT, 1);
 	if (!ret)
-		ret = bus_register(pio, &p->kbc, 0x60, 5);
+		ret = bus_register(pio, &p->kbc, I8042_PORT, 5);
 	if (!ret)
 		ret = bus_register(pio, &p->panic, PVPANIC_PORT, 1);
 	if (ret)

@@ -13,11 +13,9 @@
 #define MV_DEVICES_POWER_H
 
 #include "core/bus.h"
+#include "core/events.h"
 #include "core/irq.h"
-
-#define PVPANIC_PORT 0x505
-/* The GED's interrupt (an ISA line nothing else uses). */
-#define POWER_BUTTON_GSI 6
+#include "arch/x86/memmap.h"
 
 struct power {
 	struct bus_dev pm;

@@ -1,11 +1,18 @@
 #include "devices/serial.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define UART_RBR 0
 #define UART_IER 1
@@ -61,6 +68,16 @@ static void serial_resume_input(struct serial *s)
 	}
 }
 
+/* Wake the loop to drain; a full counter (2^64-2 wake-ups unread) means it is awake anyway. */
+static void serial_wake(struct serial *s)
+{
+	uint64_t one = 1;
+	ssize_t r = write(s->kick.fd, &one, sizeof(one));
+
+	(void)r;
+}
+
+/* vCPU thread, lock held: never waits for the reader. */
 static void serial_tx(struct serial *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP) {
@@ -68,13 +85,176 @@ static void serial_tx(struct serial *s, uint8_t c)
 			s->rx[(s->rx_head + s->rx_len++) % SERIAL_FIFO_LEN] = c;
 		return;
 	}
-	if (s->out_fd >= 0) {
-		ssize_t r;
-
-		do {
-			r = write(s->out_fd, &c, 1);
-		} while (r < 0 && errno == EINTR);
+	if (s->tx_fd < 0)
+		return;
+	if (s->tx_len == SERIAL_TX_RING) {
+		/* The first drop wakes the loop so it can say so. */
+		if (s->tx_dropped++ == 0)
+			serial_wake(s);
+		return;
 	}
+	s->tx[(s->tx_head + s->tx_len++) % SERIAL_TX_RING] = c;
+	/* One wake-up per burst: the loop drains everything there is. */
+	if (s->tx_len == 1)
+		serial_wake(s);
+}
+
+/* A line on stderr only if it goes out at once: stderr may be the stalled pipe itself. */
+static bool serial_stderr_ready(void)
+{
+	struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/*
+ * Loop thread: write the ring out until it is empty or the output would
+ * block (true then). The bytes in [head, head + len) belong to this side
+ * until it advances head, so they are written without the lock.
+ */
+static bool serial_drain(struct serial *s)
+{
+	size_t head, len;
+	ssize_t r;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		head = s->tx_head;
+		len = s->tx_len;
+		pthread_mutex_unlock(&s->lock);
+		if (!len)
+			return false;
+		r = write(s->tx_fd, s->tx + head, MV_MIN(len, SERIAL_TX_RING - head));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return true;
+		pthread_mutex_lock(&s->lock);
+		if (r > 0) {
+			s->tx_head = (head + (size_t)r) % SERIAL_TX_RING;
+			s->tx_len -= (size_t)r;
+		} else {
+			/* The reader is gone (EPIPE) or the output failed: this output is lost. */
+			s->tx_dropped += s->tx_len;
+			s->tx_head = 0;
+			s->tx_len = 0;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+void serial_flush(struct serial *s)
+{
+	bool blocked;
+
+	if (s->tx_fd < 0)
+		return;
+	blocked = serial_drain(s);
+	if (blocked && !s->out_waiting) {
+		s->out.fd = s->tx_fd;
+		if (loop_add(s->loop, &s->out, EPOLLOUT) == 0) {
+			s->out_waiting = true;
+		} else {
+			/* Cannot wait for this output: what it would not take is lost. */
+			pthread_mutex_lock(&s->lock);
+			s->tx_dropped += s->tx_len;
+			s->tx_head = s->tx_len = 0;
+			pthread_mutex_unlock(&s->lock);
+		}
+	} else if (!blocked && s->out_waiting) {
+		loop_del(s->loop, &s->out);
+		s->out_waiting = false;
+	}
+	if (!s->tx_stall_said && serial_tx_dropped(s) && serial_stderr_ready()) {
+		s->tx_stall_said = true;
+		mv_warn("serial: output stalled, dropping console output until the reader "
+			"catches up");
+	}
+}
+
+static void serial_out_cb(struct loop_watch *w, uint32_t events)
+{
+	serial_flush(container_of(w, struct serial, out));
+}
+
+static void serial_kick_cb(struct loop_watch *w, uint32_t events)
+{
+	struct serial *s = container_of(w, struct serial, kick);
+	uint64_t n;
+
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	serial_flush(s);
+}
+
+uint64_t serial_tx_dropped(struct serial *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->tx_dropped;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/*
+ * A descriptor for out_fd that never blocks. Setting O_NONBLOCK on out_fd
+ * itself would reach every process sharing it (the shell's terminal, the
+ * pipe stdout is), so a pipe or terminal is reopened; only where that is
+ * impossible (a socket, no /proc) is out_fd's own flag set, and put back at
+ * destroy. A regular file never waits for a reader and is used as is.
+ */
+static int serial_open_tx(struct serial *s, int fd)
+{
+	char path[40];
+	struct stat st;
+	int fl, nfd;
+
+	s->tx_fd = -1;
+	s->tx_restore_fl = -1;
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || (fl & O_NONBLOCK)) {
+		s->tx_fd = fd;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (nfd >= 0) {
+		s->tx_fd = nfd;
+		s->tx_own_fd = true;
+		return 0;
+	}
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	s->tx_restore_fl = fl;
+	s->tx_fd = fd;
+	return 0;
+}
+
+static void serial_close_tx(struct serial *s)
+{
+	if (s->kick.fd >= 0) {
+		loop_del(s->loop, &s->kick);
+		close(s->kick.fd);
+		s->kick.fd = -1;
+	}
+	if (s->out_waiting) {
+		loop_del(s->loop, &s->out);
+		s->out_waiting = false;
+	}
+	if (s->tx_restore_fl >= 0)
+		fcntl(s->tx_fd, F_SETFL, s->tx_restore_fl);
+	if (s->tx_own_fd)
+		close(s->tx_fd);
+	s->tx_fd = -1;
+	free(s->tx);
+	s->tx = NULL;
 }
 
 static void serial_read(struct bus_dev *d, uint64_t off, void *data, uint32_t len)
@@ -258,12 +438,30 @@ int serial_init(struct serial *s, struct bus *pio, struct loop *loop, struct irq
 	s->in.fd = in_fd;
 	s->in.cb = serial_input_cb;
 	s->in_tty = in_fd >= 0 && isatty(in_fd);
+	s->out.cb = serial_out_cb;
+	s->kick.fd = -1;
+	s->kick.cb = serial_kick_cb;
 	serial_power_on(s);
+	ret = serial_open_tx(s, out_fd);
+	if (!ret && s->tx_fd >= 0) {
+		s->tx = malloc(SERIAL_TX_RING);
+		s->kick.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (!s->tx || s->kick.fd < 0)
+			ret = -ENOMEM;
+		else
+			ret = loop_add(loop, &s->kick, EPOLLIN);
+		if (ret && s->kick.fd >= 0) {
+			close(s->kick.fd);
+			s->kick.fd = -1;
+		}
+	}
+	if (ret)
+		goto fail;
 	s->bdev.ops = &serial_ops;
 	s->bdev.name = "serial";
 	ret = bus_register(pio, &s->bdev, SERIAL_PORT, 8);
 	if (ret)
-		return ret;
+		goto fail;
 	if (in_fd >= 0) {
 		ret = loop_add(loop, &s->in, EPOLLIN);
 		/* A regular file or /dev/null cannot be polled: the guest gets no input. */
@@ -273,14 +471,27 @@ int serial_init(struct serial *s, struct bus *pio, struct loop *loop, struct irq
 		}
 		if (ret) {
 			bus_unregister(pio, &s->bdev);
-			return ret;
+			goto fail;
 		}
 	}
 	return 0;
+fail:
+	serial_close_tx(s);
+	pthread_mutex_destroy(&s->lock);
+	return ret;
 }
 
 void serial_destroy(struct serial *s, struct bus *pio)
 {
+	uint64_t dropped;
+
 	bus_unregister(pio, &s->bdev);
+	/* The vCPUs are stopped: what the output takes now goes out, without waiting. */
+	if (s->tx_fd >= 0)
+		serial_drain(s);
+	dropped = serial_tx_dropped(s);
+	if (dropped && serial_stderr_ready())
+		mv_warn("serial: output stalled, %llu bytes dropped", (unsigned long long)dropped);
+	serial_close_tx(s);
 	pthread_mutex_destroy(&s->lock);
 }

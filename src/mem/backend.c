@@ -8,14 +8,17 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "mem/hostmem.h"
+#include "lib/size.h"
 
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT 26
@@ -24,22 +27,6 @@
 #define PAGE_4K	      4096ULL
 #define MAP_ALIGN     (2ULL << 20) /* so THP can back guest pages from the first byte */
 #define NODEMASK_BITS 1024
-
-/* "2M", "1G", "4097K": exact, the way a user writes an option value. */
-static void fmt_size(uint64_t v, char *buf, size_t len)
-{
-	static const char units[] = "KMGT";
-	int u = -1;
-
-	while (v && (v & 1023) == 0 && u < 3) {
-		v >>= 10;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, len, "%" PRIu64, v);
-	else
-		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
-}
 
 int backend_spec_from_zone(const struct mv_config *cfg, const struct layout *l, unsigned int zone,
 			   bool hotplug, struct backend_spec *out)
@@ -121,7 +108,7 @@ static int open_memfd(struct backend *b, char *err, size_t errlen)
 	if (b->fd < 0) {
 		int e = errno;
 
-		fmt_size(s->page_size, ps, sizeof(ps));
+		mv_size_format(s->page_size, ps, sizeof(ps));
 		mv_errbuf(err, errlen, "%s: memfd_create%s%s failed: %s", s->opt,
 			  s->hugetlb ? " with hugepages of " : "", s->hugetlb ? ps : "",
 			  strerror(e));
@@ -223,8 +210,8 @@ static int check_room(struct backend *b, const struct statfs *fs, char *err, siz
 	have = (uint64_t)fs->f_bavail * (uint64_t)fs->f_bsize;
 	if (need <= have)
 		return 0;
-	fmt_size(need, needs, sizeof(needs));
-	fmt_size(have, haves, sizeof(haves));
+	mv_size_format(need, needs, sizeof(needs));
+	mv_size_format(have, haves, sizeof(haves));
 	mv_errbuf(err, errlen, "%s: file=%s: the filesystem has %s free, the zone needs %s more",
 		  s->opt, s->path, haves, needs);
 	return -ENOSPC;
@@ -252,8 +239,8 @@ static int check_fs(struct backend *b, char *err, size_t errlen)
 		return check_room(b, &fs, err, errlen);
 	}
 	if (s->hugetlb && s->page_size != (uint64_t)fs.f_bsize) {
-		fmt_size(s->page_size, want, sizeof(want));
-		fmt_size((uint64_t)fs.f_bsize, have, sizeof(have));
+		mv_size_format(s->page_size, want, sizeof(want));
+		mv_size_format((uint64_t)fs.f_bsize, have, sizeof(have));
 		mv_errbuf(err, errlen,
 			  "%s: hugepage_size=%s but file=%s is on hugetlbfs with %s pages", s->opt,
 			  want, s->path, have);
@@ -290,7 +277,7 @@ static int check_pool(struct backend *b, const struct acquired *acq, char *err, 
 	int ret;
 
 	ret = hostmem_hugepages_free(s->page_size, s->host_numa_node, &have);
-	fmt_size(s->page_size, ps, sizeof(ps));
+	mv_size_format(s->page_size, ps, sizeof(ps));
 	if (ret == -ENOENT) {
 		mv_errbuf(err, errlen, "%s: hugepage_size=%s is not offered by the host%s", s->opt,
 			  ps, s->host_numa_node >= 0 ? " on that host_numa_node" : "");
@@ -344,6 +331,12 @@ static void *map_aligned(uint64_t size, uint64_t align, int flags, int fd)
 		munmap(area, head);
 	if (align - head)
 		munmap(p + size, align - head);
+	/*
+	 * A child memvisor forks (the KVM probe) must not share guest memory:
+	 * private pages would turn copy-on-write under the running VM's slots.
+	 * Best effort: without it, correctness holds, only the pages are shared.
+	 */
+	(void)madvise(p, size, MADV_DONTFORK);
 	return p;
 }
 
@@ -362,7 +355,7 @@ static int map_backend(struct backend *b, char *err, size_t errlen)
 		int e = errno;
 		char sz[24];
 
-		fmt_size(s->size, sz, sizeof(sz));
+		mv_size_format(s->size, sz, sizeof(sz));
 		mv_errbuf(err, errlen, "%s: mapping %s%s: %s", s->opt, sz,
 			  s->hugetlb && e == ENOMEM ? " of hugepages (host pool too small)" : "",
 			  strerror(e));
@@ -373,33 +366,43 @@ static int map_backend(struct backend *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* Binds [hva, hva+len) to the zone's host node; 0 without host_numa_node. */
+static int bind_range(struct backend *b, uint8_t *hva, uint64_t len)
+{
+	unsigned long mask[NODEMASK_BITS / (8 * sizeof(unsigned long))] = {0};
+	const unsigned int bits = 8 * sizeof(unsigned long);
+	int node = b->spec.host_numa_node;
+
+	if (node < 0)
+		return 0;
+	if (node >= NODEMASK_BITS)
+		return -EINVAL;
+	mask[node / bits] |= 1UL << (node % bits);
+	/* maxnode counts one past the last bit the kernel reads. */
+	if (mbind(hva, len, MPOL_BIND, mask, NODEMASK_BITS + 1, MPOL_MF_STRICT | MPOL_MF_MOVE))
+		return -errno;
+	return 0;
+}
+
 /* Before any page is touched, so prefault and populate allocate on that node. */
 static int bind_node(struct backend *b, char *err, size_t errlen)
 {
 	struct backend_spec *s = &b->spec;
-	unsigned long mask[NODEMASK_BITS / (8 * sizeof(unsigned long))] = {0};
-	const unsigned int bits = 8 * sizeof(unsigned long);
 	char nodes[64];
-	int node = s->host_numa_node;
+	int ret;
 
-	if (node < 0)
-		return 0;
-	if (node >= NODEMASK_BITS) {
-		mv_errbuf(err, errlen, "%s: host_numa_node=%d is out of range", s->opt, node);
+	if (s->host_numa_node >= NODEMASK_BITS) {
+		mv_errbuf(err, errlen, "%s: host_numa_node=%d is out of range", s->opt,
+			  s->host_numa_node);
 		return -EINVAL;
 	}
-	mask[node / bits] |= 1UL << (node % bits);
-	/* maxnode counts one past the last bit the kernel reads. */
-	if (mbind(b->hva, b->size, MPOL_BIND, mask, NODEMASK_BITS + 1,
-		  MPOL_MF_STRICT | MPOL_MF_MOVE)) {
-		int e = errno;
-
+	ret = bind_range(b, b->hva, b->size);
+	if (ret) {
 		hostmem_online_nodes(nodes, sizeof(nodes));
 		mv_errbuf(err, errlen, "%s: host_numa_node=%d: mbind: %s (online host nodes: %s)",
-			  s->opt, node, strerror(e), nodes);
-		return -e;
+			  s->opt, s->host_numa_node, strerror(-ret), nodes);
 	}
-	return 0;
+	return ret;
 }
 
 static int advise(struct backend *b, char *err, size_t errlen)
@@ -438,8 +441,55 @@ static int advise(struct backend *b, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A fresh mapping placed over [off, off+len) by backend_map_file or a
+ * discard carries again what creation gave the whole backend: the node
+ * binding, no inheritance by a child, THP (anonymous only), KSM, no dump.
+ * Only the binding is a promise the user made, so only it can fail.
+ */
+static int readvise_range(struct backend *b, uint64_t off, uint64_t len, bool anon)
+{
+	const struct backend_spec *s = &b->spec;
+	uint8_t *p = b->hva + off;
+
+	(void)madvise(p, len, MADV_DONTFORK);
+	if (anon && s->thp)
+		(void)madvise(p, len, MADV_HUGEPAGE);
+	if (s->mergeable && !b->map_shared && !s->hugetlb)
+		(void)madvise(p, len, MADV_MERGEABLE);
+	if (s->dontdump)
+		(void)madvise(p, len, MADV_DONTDUMP);
+	return bind_range(b, p, len);
+}
+
 static int discard_range(struct backend *b, uint64_t offset, uint64_t len)
 {
+	if (b->uffd_on) {
+		/*
+		 * memory_restore_mode=ondemand: the range leaves the userfaultfd
+		 * first, so a later access faults in plain zeros, never the
+		 * snapshot's contents (a fault the server is answering meanwhile
+		 * fails with ENOENT; the unregister woke its waiter).
+		 */
+		struct uffdio_range r = {.start = (uintptr_t)(b->hva + offset), .len = len};
+
+		if (ioctl(b->uffd, UFFDIO_UNREGISTER, &r))
+			return -errno;
+	}
+	if (b->file_private) {
+		/*
+		 * memory_restore_mode=cow: MADV_DONTNEED on a private file mapping
+		 * would bring back the snapshot's pages; fresh anonymous memory
+		 * in its place reads zero.
+		 */
+		int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+		if (b->spec.noreserve)
+			flags |= MAP_NORESERVE;
+		if (mmap(b->hva + offset, len, PROT_READ | PROT_WRITE, flags, -1, 0) == MAP_FAILED)
+			return -errno;
+		return readvise_range(b, offset, len, true);
+	}
 	if (b->fd >= 0 && b->map_shared) {
 		/* Frees the pages for every process mapping the fd, and zaps our PTEs. */
 		if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
@@ -473,6 +523,66 @@ int backend_discard(struct backend *b, uint64_t offset, uint64_t len)
 	return ret;
 }
 
+int backend_map_file(struct backend *b, uint64_t offset, uint64_t len, int fd, uint64_t file_off)
+{
+	int flags = MAP_PRIVATE | MAP_FIXED, ret;
+
+	if (!range_valid(b, offset, len) || b->map_shared || b->spec.hugetlb ||
+	    b->spec.page_size != PAGE_4K || file_off % PAGE_4K)
+		return -EINVAL;
+	if (b->spec.noreserve)
+		flags |= MAP_NORESERVE;
+	if (mmap(b->hva + offset, len, PROT_READ | PROT_WRITE, flags, fd, (off_t)file_off) ==
+	    MAP_FAILED)
+		return -errno;
+	/* From here on a discard must not use MADV_DONTNEED (see discard_range). */
+	b->file_private = true;
+	ret = readvise_range(b, offset, len, false);
+	return ret;
+}
+
+/* Extents of a file closer than this share one mapping (bounds the mappings). */
+#define MAP_DATA_MERGE_GAP (256 * 1024)
+
+int backend_map_file_data(struct backend *b, uint64_t offset, uint64_t len, int fd,
+			  uint64_t file_off)
+{
+	off_t base = (off_t)file_off, end = (off_t)(file_off + len), pos = base;
+	off_t run_start = -1, run_end = -1, data, hole;
+	int ret;
+
+	if (!range_valid(b, offset, len) || file_off % PAGE_4K)
+		return -EINVAL;
+	for (;;) {
+		data = pos < end ? lseek(fd, pos, SEEK_DATA) : end;
+		if (data < 0 && errno != ENXIO)
+			return -errno;
+		if (data < 0 || data > end)
+			data = end;
+		data &= ~(off_t)(PAGE_4K - 1);
+		if (run_start >= 0 && (data >= end || data - run_end >= MAP_DATA_MERGE_GAP)) {
+			ret = backend_map_file(b, offset + (uint64_t)(run_start - base),
+					       (uint64_t)(run_end - run_start), fd,
+					       (uint64_t)run_start);
+			if (ret)
+				return ret;
+			run_start = -1;
+		}
+		if (data >= end)
+			return 0;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		hole = (hole + PAGE_4K - 1) & ~(off_t)(PAGE_4K - 1);
+		if (hole > end)
+			hole = end;
+		if (run_start < 0)
+			run_start = data;
+		run_end = hole;
+		pos = hole;
+	}
+}
+
 int backend_populate(struct backend *b, uint64_t offset, uint64_t len)
 {
 	if (!range_valid(b, offset, len))
@@ -483,7 +593,8 @@ int backend_populate(struct backend *b, uint64_t offset, uint64_t len)
 	return 0;
 }
 
-int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err, size_t errlen)
+static int prefault(struct backend *b, uint64_t offset, uint64_t len, bool write, char *err,
+		    size_t errlen)
 {
 	uint64_t done = 0, err_off = 0;
 	const char *hint = "";
@@ -491,13 +602,14 @@ int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err
 
 	if (!range_valid(b, offset, len))
 		return -EINVAL;
-	ret = hostmem_populate_parallel(b->hva + offset, len, b->spec.page_size, b->spec.name,
-					&done, &err_off);
+	ret = hostmem_populate_parallel(b->hva + offset, len, b->spec.page_size, write,
+					b->spec.name, &done, &err_off);
 	__atomic_add_fetch(&b->stats.populated, done, __ATOMIC_RELAXED);
 	if (!ret)
 		return 0;
 	if (ret == -EINVAL)
-		hint = " (MADV_POPULATE_WRITE needs Linux 5.14)";
+		hint = write ? " (MADV_POPULATE_WRITE needs Linux 5.14)"
+			     : " (MADV_POPULATE_READ needs Linux 5.14)";
 	else if (b->spec.hugetlb)
 		hint = " (hugepage pool exhausted?)";
 	else if (ret == -ENOMEM)
@@ -505,6 +617,17 @@ int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err
 	mv_errbuf(err, errlen, "%s: prefault failed at offset 0x%" PRIx64 ": %s%s", b->spec.opt,
 		  offset + err_off, strerror(-ret), hint);
 	return ret;
+}
+
+int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err, size_t errlen)
+{
+	return prefault(b, offset, len, true, err, errlen);
+}
+
+int backend_prefault_read(struct backend *b, uint64_t offset, uint64_t len, char *err,
+			  size_t errlen)
+{
+	return prefault(b, offset, len, false, err, errlen);
 }
 
 int backend_create(const struct backend_spec *spec, struct backend *out, char *err, size_t errlen)
@@ -560,7 +683,7 @@ int backend_create(const struct backend_spec *spec, struct backend *out, char *e
 		break;
 	}
 	if (!is_aligned(s->size, s->page_size)) {
-		fmt_size(s->page_size, sz, sizeof(sz));
+		mv_size_format(s->page_size, sz, sizeof(sz));
 		mv_errbuf(err, errlen, "%s: %s=%" PRIu64 " is not a multiple of the page size %s",
 			  s->opt, s->hotplug ? "hotplug_size" : "size", s->size, sz);
 		ret = -EINVAL;

@@ -21,6 +21,13 @@
  *                           are freed but reads return the FILE's content, not
  *                           zero; the file itself is never modified (that is
  *                           what MAP_PRIVATE promised). discard_zeroes is false.
+ *   restored from a snapshot (board/restore.c, memory_restore_mode):
+ *     cow: data ranges mapped MAP_PRIVATE from the snapshot file (backend_map_file_data);
+ *       a discard maps fresh anonymous memory over the range (MAP_FIXED),
+ *       since MADV_DONTNEED would bring the snapshot's pages back. Zero.
+ *     ondemand: ranges registered with a userfaultfd (mem/ondemand); a
+ *       discard unregisters the range first, then as above: a later fault
+ *       is plain zeros, never the snapshot's contents.
  */
 #ifndef MV_MEM_BACKEND_H
 #define MV_MEM_BACKEND_H
@@ -77,6 +84,9 @@ struct backend {
 	bool map_shared;     /* the mapping is MAP_SHARED (hugetlb memfds always are) */
 	bool tmpfile;	     /* file= named a directory: an unlinked file in it */
 	bool discard_zeroes; /* false only for private file mappings, see above */
+	bool file_private;   /* cow: ranges map a snapshot file privately, see above */
+	bool uffd_on;	     /* ondemand: uffd serves ranges of it (loop thread only) */
+	int uffd;	     /* ... that userfaultfd, borrowed from mem/ondemand */
 	/* What creation did to a file= file, so a VM that never started can undo it. */
 	bool created;
 	bool extended;
@@ -120,11 +130,31 @@ int backend_discard(struct backend *b, uint64_t offset, uint64_t len);
  */
 int backend_populate(struct backend *b, uint64_t offset, uint64_t len);
 /*
+ * memory_restore_mode=cow: maps [offset, offset+len) of the backend
+ * MAP_PRIVATE|MAP_FIXED from fd at file_off (both 4 KiB aligned): the pages
+ * stay the file's page cache, shared with every other mapping of it, until
+ * written. Private 4 KiB memory only (not shared, not hugetlb): -EINVAL.
+ * On failure the range may be unmapped; the caller destroys the backend.
+ */
+int backend_map_file(struct backend *b, uint64_t offset, uint64_t len, int fd, uint64_t file_off);
+/*
+ * The same over the file's data extents only (SEEK_DATA/SEEK_HOLE; extents
+ * less than 256 KiB apart share one mapping): the holes (zero pages and
+ * unplugged blocks a snapshot skipped) stay the backend's anonymous zero
+ * memory. Mapping a hole would put a page-cache page behind every zero page
+ * read (on tmpfs one counted against its size: reads of a full one fault).
+ */
+int backend_map_file_data(struct backend *b, uint64_t offset, uint64_t len, int fd,
+			  uint64_t file_off);
+/*
  * Populate in parallel over min(nproc, 8) threads, with a progress line on
  * stderr after about 1 s. Used for prefault=on at creation; exposed for
  * virtio-mem prealloc of hotplugged_size at boot.
  */
 int backend_prefault(struct backend *b, uint64_t offset, uint64_t len, char *err, size_t errlen);
+/* The same with MADV_POPULATE_READ: maps a cow range's pages without copying them. */
+int backend_prefault_read(struct backend *b, uint64_t offset, uint64_t len, char *err,
+			  size_t errlen);
 
 void backend_get_stats(const struct backend *b, struct backend_stats *out);
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 
 #define PREFAULT_PIECE	 (64ULL << 20)
 #define PREFAULT_THREADS 8
@@ -112,6 +112,7 @@ struct prefault_job {
 	uint64_t next; /* next offset to hand out; atomic */
 	uint64_t end;
 	uint64_t piece;
+	int advice;    /* MADV_POPULATE_WRITE or MADV_POPULATE_READ */
 	uint64_t done; /* atomic */
 	int err;       /* first failure, atomic */
 	uint64_t err_off;
@@ -131,7 +132,7 @@ static void *prefault_worker(void *arg)
 		if (off >= j->end)
 			break;
 		len = MV_MIN(j->piece, j->end - off);
-		if (madvise(j->hva + off, len, MADV_POPULATE_WRITE)) {
+		if (madvise(j->hva + off, len, j->advice)) {
 			int e = errno;
 
 			if (__atomic_compare_exchange_n(&j->err, &zero, e, false, __ATOMIC_ACQ_REL,
@@ -169,10 +170,14 @@ bool hostmem_ksm_running(void)
 	return read_u64_file("/sys/kernel/mm/ksm/run", &run) || run != 0;
 }
 
-int hostmem_populate_parallel(uint8_t *hva, uint64_t len, uint64_t align, const char *label,
-			      uint64_t *done, uint64_t *err_off)
+int hostmem_populate_parallel(uint8_t *hva, uint64_t len, uint64_t align, bool write,
+			      const char *label, uint64_t *done, uint64_t *err_off)
 {
-	struct prefault_job j = {.label = label, .hva = hva, .next = 0, .end = len};
+	struct prefault_job j = {.label = label,
+				 .hva = hva,
+				 .next = 0,
+				 .end = len,
+				 .advice = write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ};
 	pthread_t tids[PREFAULT_THREADS];
 	unsigned int n, started = 0, i;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -24,13 +24,14 @@ void hostmem_online_nodes(char *buf, size_t len);
 bool hostmem_ksm_running(void);
 
 /*
- * MADV_POPULATE_WRITE over [hva, hva+len) in pieces (multiples of `align`)
- * on min(nproc, 8) threads. After about 1 s prints
+ * MADV_POPULATE_WRITE (write=false: MADV_POPULATE_READ, which maps a private
+ * file mapping's pages without copying them) over [hva, hva+len) in pieces
+ * (multiples of `align`) on min(nproc, 8) threads. After about 1 s prints
  * "memvisor: prefault <label>: 1.2G/4.0G" on stderr once a second. Returns 0
  * or the first failure as -errno (its offset in *err_off); *done gets the
  * bytes populated either way.
  */
-int hostmem_populate_parallel(uint8_t *hva, uint64_t len, uint64_t align, const char *label,
-			      uint64_t *done, uint64_t *err_off);
+int hostmem_populate_parallel(uint8_t *hva, uint64_t len, uint64_t align, bool write,
+			      const char *label, uint64_t *done, uint64_t *err_off);
 
 #endif

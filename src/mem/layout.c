@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "config/options.h"
 
 #define PAGE_4K 4096ULL
 
@@ -16,9 +17,9 @@ void layout_zone_opt(const struct mv_config *cfg, unsigned int zone, char *buf, 
 	/* --memory-zone requires --memory size=0, so a non-zero size means mem0 came from --memory.
 	 */
 	if (cfg->memory.size != 0)
-		snprintf(buf, len, "--memory");
+		snprintf(buf, len, OPT_NAME_MEMORY);
 	else
-		snprintf(buf, len, "--memory-zone id=%s", cfg->zones[zone].id);
+		snprintf(buf, len, OPT_NAME_MEMORY_ZONE " id=%s", cfg->zones[zone].id);
 }
 
 uint64_t layout_zone_align(const struct zone_config *z)
@@ -134,6 +135,26 @@ static int place_hotplug(const struct mv_config *cfg, struct layout *l, unsigned
 	return add_region(l, LAYOUT_HOTPLUG, i, gpa, z->hotplug_size, 0);
 }
 
+/* --pmem i from *cursor on, at the next 128 MiB boundary. */
+static int place_pmem(const struct mv_config *cfg, struct layout *l, unsigned int i,
+		      uint64_t *cursor, char *err, size_t errlen)
+{
+	const struct pmem_config *p = &cfg->pmem[i];
+	uint64_t gpa = align_up(*cursor, LAYOUT_PMEM_ALIGN);
+
+	if (gpa < *cursor || gpa > LAYOUT_MAX_GPA || p->size > LAYOUT_MAX_GPA - gpa) {
+		mv_errbuf(err, errlen,
+			  OPT_NAME_PMEM " id=%s: size=%" PRIu64
+					" puts the device above the 2^46 guest physical address "
+					"limit",
+			  p->id, p->size);
+		return -ERANGE;
+	}
+	l->pmem[i] = (struct layout_pmem){gpa, p->size};
+	*cursor = gpa + p->size;
+	return 0;
+}
+
 static void add_e820(struct layout *l, uint64_t addr, uint64_t size, uint32_t type)
 {
 	struct layout_e820 *e;
@@ -188,7 +209,8 @@ int layout_build(const struct mv_config *cfg, struct layout *out, char *err, siz
 
 	memset(out, 0, sizeof(*out));
 	if (cfg->nr_zones == 0 || cfg->nr_zones > CONFIG_MAX_ZONES) {
-		mv_errbuf(err, errlen, "--memory: no guest RAM zone (config not validated?)");
+		mv_errbuf(err, errlen,
+			  OPT_NAME_MEMORY ": no guest RAM zone (config not validated?)");
 		return -EINVAL;
 	}
 	out->nr_zones = cfg->nr_zones;
@@ -210,6 +232,27 @@ int layout_build(const struct mv_config *cfg, struct layout *out, char *err, siz
 	out->end = out->nr_regions ? out->regions[out->nr_regions - 1].gpa +
 					 out->regions[out->nr_regions - 1].size
 				   : 0;
+	cursor = MV_MAX(out->end, LAYOUT_HOLE_END);
+	for (i = 0; i < cfg->nr_pmem && i < CONFIG_MAX_PMEM; i++) {
+		ret = place_pmem(cfg, out, i, &cursor, err, errlen);
+		if (ret)
+			return ret;
+		out->nr_pmem = i + 1;
+		out->end = cursor;
+	}
+	if (cfg->dimm_area) {
+		uint64_t gpa = align_up(MV_MAX(out->end, LAYOUT_HOLE_END), LAYOUT_HOTPLUG_ALIGN);
+
+		if (gpa > LAYOUT_MAX_GPA || cfg->dimm_area > LAYOUT_MAX_GPA - gpa) {
+			mv_errbuf(err, errlen,
+				  OPT_NAME_MEMORY ": hotplug_size: the DIMM area would end above "
+						  "guest physical address 2^46");
+			return -ERANGE;
+		}
+		out->dimm_gpa = gpa;
+		out->dimm_size = cfg->dimm_area;
+		out->end = gpa + cfg->dimm_area;
+	}
 	build_e820(out);
 	return 0;
 }
@@ -240,7 +283,7 @@ void layout_format_mtree(const struct layout *l, const struct mv_config *cfg, FI
 	    {LAYOUT_IOAPIC_BASE, LAYOUT_IOAPIC_SIZE, "ioapic"},
 	    {LAYOUT_LAPIC_BASE, LAYOUT_LAPIC_SIZE, "lapic-msi"},
 	};
-	struct mtree_line lines[LAYOUT_MAX_REGIONS + ARRAY_SIZE(fixed)];
+	struct mtree_line lines[LAYOUT_MAX_REGIONS + CONFIG_MAX_PMEM + ARRAY_SIZE(fixed) + 1];
 	unsigned int n = 0, i;
 
 	for (i = 0; i < l->nr_regions; i++)
@@ -248,9 +291,15 @@ void layout_format_mtree(const struct layout *l, const struct mv_config *cfg, FI
 		    (struct mtree_line){l->regions[i].gpa, l->regions[i].size,
 					l->regions[i].kind == LAYOUT_RAM ? "ram" : "virtio-mem",
 					&l->regions[i], cfg->zones[l->regions[i].zone].id};
+	for (i = 0; i < l->nr_pmem; i++)
+		lines[n++] = (struct mtree_line){l->pmem[i].gpa, l->pmem[i].size, "pmem", NULL,
+						 cfg->pmem[i].id};
 	for (i = 0; i < ARRAY_SIZE(fixed); i++)
 		lines[n++] =
 		    (struct mtree_line){fixed[i].base, fixed[i].size, "i/o", NULL, fixed[i].name};
+	if (l->dimm_size)
+		lines[n++] =
+		    (struct mtree_line){l->dimm_gpa, l->dimm_size, "container", NULL, "dimm-area"};
 	qsort(lines, n, sizeof(lines[0]), mtree_cmp);
 
 	fprintf(out, "address-space: memory\n");

@@ -8,7 +8,12 @@
  * pages); RAM stops at the 32-bit PCI hole and continues at 4 GiB, so a zone
  * can become two regions. Every virtio-mem area sits above all RAM, 1 GiB
  * aligned, and nothing may end above 2^46 (a guest MAXPHYADDR every x86 host
- * we care about offers).
+ * we care about offers). Persistent memory (--pmem) comes above every
+ * virtio-mem area, each device's start aligned to 128 MiB: Linux maps it
+ * with devm_memremap_pages, which needs 2 MiB (a subsection) at least, and a
+ * range that starts on a 128 MiB memory section shares no section with RAM
+ * or another device (README, "Persistent memory"). The ACPI DIMM area comes
+ * last (1 GiB aligned, never in e820: each DIMM is its own slot).
  */
 #ifndef MV_MEM_LAYOUT_H
 #define MV_MEM_LAYOUT_H
@@ -18,27 +23,13 @@
 
 #include "arch/x86/boot.h"
 #include "config/config.h"
-#include "devices/pci.h"
-
-/* Low 1 MiB: RAM up to the EBDA, then reserved up to 1 MiB. */
-#define LAYOUT_LOW_RAM_END	0x9FC00ULL /* end of the first e820 RAM entry */
-#define LAYOUT_ACPI_BASE	0x9FC00ULL /* ACPI tables go in [BASE, END) of zone 0 */
-#define LAYOUT_ACPI_END		0xE0000ULL
-#define LAYOUT_RSDP_ADDR	0xE0000ULL  /* in the BIOS area Linux scans for "RSD PTR " */
-#define LAYOUT_RESERVED_LOW_END 0x100000ULL /* reserved [LOW_RAM_END, 1 MiB) */
-
-/* The hole below 4 GiB. */
-#define LAYOUT_HOLE_BASE   PCI_MMIO32_BASE
-#define LAYOUT_HOLE_END	   0x100000000ULL
-#define LAYOUT_IOAPIC_BASE 0xFEC00000ULL
-#define LAYOUT_IOAPIC_SIZE 0x1000ULL
-#define LAYOUT_LAPIC_BASE  0xFEE00000ULL
-#define LAYOUT_LAPIC_SIZE  0x100000ULL /* the local APIC page and the MSI window */
+#include "arch/x86/memmap.h"
 
 #define LAYOUT_MAX_GPA	      (1ULL << 46)
 #define LAYOUT_HOTPLUG_ALIGN  (1ULL << 30)
 #define LAYOUT_ZONE_ALIGN     (2ULL << 20)
 #define LAYOUT_MIN_ZONE0_SIZE LAYOUT_RESERVED_LOW_END
+#define LAYOUT_PMEM_ALIGN     (128ULL << 20)
 
 /* A zone gives at most two RAM regions (split by the hole) and one area. */
 #define LAYOUT_MAX_REGIONS (3 * CONFIG_MAX_ZONES)
@@ -65,6 +56,12 @@ struct layout_zone {
 	uint64_t hotplug_size;
 };
 
+/* One --pmem device's range; never in e820 (the device's config announces it). */
+struct layout_pmem {
+	uint64_t gpa;
+	uint64_t size;
+};
+
 /* E820_RAM and E820_RESERVED come from the boot protocol's header. */
 
 struct layout_e820 {
@@ -80,10 +77,15 @@ struct layout {
 	unsigned int nr_zones;
 	struct layout_e820 e820[LAYOUT_MAX_E820]; /* sorted, boot RAM only */
 	unsigned int nr_e820;
-	uint64_t low_ram_end; /* end of RAM below the hole */
-	uint64_t ram_end;     /* end of the highest RAM region */
-	uint64_t end;	      /* end of everything (RAM and virtio-mem areas) */
-	uint64_t boot_ram;    /* sum of the zones' boot RAM */
+	uint64_t low_ram_end;			  /* end of RAM below the hole */
+	uint64_t ram_end;			  /* end of the highest RAM region */
+	struct layout_pmem pmem[CONFIG_MAX_PMEM]; /* indexed like cfg->pmem */
+	unsigned int nr_pmem;
+	uint64_t end;	   /* end of everything (RAM, virtio-mem areas, pmem, DIMMs) */
+	uint64_t boot_ram; /* sum of the zones' boot RAM */
+	/* The ACPI DIMM area (cfg->dimm_area) above everything else, 1 GiB aligned; 0: none. */
+	uint64_t dimm_gpa;
+	uint64_t dimm_size;
 };
 
 /*

@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "lib/log.h"
 #include "core/loop.h"
-#include "core/util.h"
+#include "lib/util.h"
+#include "lib/trace.h"
 
 /* Wire sizes (VIRTIO 1.2 5.15.6): request 24 bytes, response 10 bytes. */
 #define VMEM_REQ_LEN  24
@@ -78,8 +79,25 @@ static int vmem_unplug_all(struct vmem *m)
 	return 0;
 }
 
+/* Why a request got its answer, for the trace only. */
+struct vmem_why {
+	const char *why;
+	int err; /* the host's -errno behind a BUSY */
+};
+
+static const char *vmem_refusal(const struct vmem_req *r, const struct vmem_decision *d)
+{
+	if (d->resp == VMEM_RESP_NACK)
+		return "plugged+request-exceeds-requested-size";
+	/* vmem_decide leaves count 0 when the range itself is refused. */
+	if (!d->count)
+		return "range-misaligned-or-outside-usable-region";
+	return r->type == VMEM_REQ_PLUG ? "some-block-already-plugged" : "some-block-not-plugged";
+}
+
 /* Carry out one well-formed request; returns the response type. */
-static uint16_t vmem_handle(struct vmem *m, const struct vmem_req *r, uint16_t *state)
+static uint16_t vmem_handle(struct vmem *m, const struct vmem_req *r, uint16_t *state,
+			    struct vmem_why *why)
 {
 	struct vmem_decision dec = vmem_decide(&m->st, r);
 	uint64_t bs = m->st.block_size;
@@ -88,28 +106,37 @@ static uint16_t vmem_handle(struct vmem *m, const struct vmem_req *r, uint16_t *
 	if (!dec.act) {
 		if (r->type == VMEM_REQ_PLUG && dec.resp == VMEM_RESP_NACK)
 			m->stats.plug_refused++;
+		if (dec.resp != VMEM_RESP_ACK)
+			why->why = vmem_refusal(r, &dec);
 		return dec.resp;
 	}
 	switch (r->type) {
 	case VMEM_REQ_PLUG:
-		if (m->hops->plug(m, dec.first * bs, dec.count * bs)) {
+		why->err = m->hops->plug(m, dec.first * bs, dec.count * bs);
+		if (why->err) {
 			m->stats.plug_refused++;
+			why->why = "host-plug-failed";
 			return VMEM_RESP_BUSY;
 		}
 		vmem_state_set(&m->st, dec.first, dec.count, true);
 		m->stats.plugged_bytes += dec.count * bs;
 		return VMEM_RESP_ACK;
 	case VMEM_REQ_UNPLUG:
-		if (m->hops->unplug(m, dec.first * bs, dec.count * bs)) {
+		why->err = m->hops->unplug(m, dec.first * bs, dec.count * bs);
+		if (why->err) {
 			m->stats.discard_failures++;
+			why->why = "host-unplug-failed";
 			return VMEM_RESP_BUSY;
 		}
 		vmem_state_set(&m->st, dec.first, dec.count, false);
 		m->stats.discarded_bytes += dec.count * bs;
 		return VMEM_RESP_ACK;
 	default: /* UNPLUG_ALL */
-		if (vmem_unplug_all(m))
+		why->err = vmem_unplug_all(m);
+		if (why->err) {
+			why->why = "host-unplug-failed";
 			return VMEM_RESP_BUSY;
+		}
 		/* The spec allows the shrink here without a config notification. */
 		m->st.usable_size = vmem_usable_for(&m->st, m->st.requested_size, true);
 		return VMEM_RESP_ACK;
@@ -119,6 +146,9 @@ static uint16_t vmem_handle(struct vmem *m, const struct vmem_req *r, uint16_t *
 static void vmem_device_error(struct vmem *m, const char *why)
 {
 	mv_warn("virtio-mem: %s; device needs reset", why);
+	if (trace_on(TRACE_VMEM))
+		trace_emit(TRACE_VMEM, "dev=vmem@0x%" PRIx64 " device-error why=%s", m->st.addr,
+			   why);
 	m->stats.device_errors++;
 	virtio_dev_set_needs_reset(&m->vdev);
 }
@@ -127,8 +157,12 @@ static void vmem_device_error(struct vmem *m, const char *why)
 static int vmem_serve(struct vmem *m, struct virtq *q, const struct virtq_chain *c)
 {
 	uint8_t raw[VMEM_REQ_LEN], resp[VMEM_RESP_LEN] = {0};
+	static const char *const req_names[] = {"PLUG", "UNPLUG", "UNPLUG_ALL", "STATE"};
+	static const char *const resp_names[] = {"ACK", "NACK", "BUSY", "ERROR"};
+	struct vmem_why why = {NULL, 0};
 	struct vmem_req r;
-	uint16_t t16, state;
+	uint64_t before;
+	uint16_t t16, state, rt;
 
 	/* Larger buffers are fine: only the first 24/10 bytes are used. */
 	if (c->out_len < VMEM_REQ_LEN || c->in_len < VMEM_RESP_LEN) {
@@ -151,7 +185,21 @@ static int vmem_serve(struct vmem *m, struct virtq *q, const struct virtq_chain 
 	}
 	m->stats.requests++;
 	m->stats.last_request_ms = loop_now_ms();
-	put_le16(resp + 0x00, vmem_handle(m, &r, &state));
+	before = m->st.plugged_size;
+	rt = vmem_handle(m, &r, &state, &why);
+	put_le16(resp + 0x00, rt);
+	if (trace_on(TRACE_VMEM))
+		trace_emit(TRACE_VMEM,
+			   "dev=vmem@0x%" PRIx64 " req=%s addr=0x%" PRIx64
+			   " nb_blocks=%u resp=%s%s%s err=%d plugged=0x%" PRIx64
+			   " requested=0x%" PRIx64 " usable=0x%" PRIx64,
+			   m->st.addr, req_names[r.type], r.addr, (unsigned int)r.nb_blocks,
+			   rt < 4 ? resp_names[rt] : "?", why.why ? " why=" : "",
+			   why.why ? why.why : "", why.err, m->st.plugged_size,
+			   m->st.requested_size, m->st.usable_size);
+	/* Reported after the commit, as QEMU does: a query sees what the event says. */
+	if (m->st.plugged_size != before && m->hops->size_changed)
+		m->hops->size_changed(m);
 	put_le16(resp + 0x08, state);
 	if (virtq_chain_write(q, c, 0, resp, sizeof(resp)) ||
 	    virtq_push(q, c->head, sizeof(resp))) {
@@ -169,6 +217,7 @@ static void vmem_queue_notify(struct virtio_dev *d, unsigned int qi)
 	bool used = false;
 	int ret;
 
+	/* virtq_pop stops at the notification's budget; the core continues later. */
 	while ((ret = virtq_pop(q, &c)) == 1) {
 		if (vmem_serve(m, q, &c))
 			break;
@@ -190,24 +239,6 @@ static const struct virtio_dev_ops vmem_ops = {
     .queue_notify = vmem_queue_notify,
     /* No .reset: a virtio reset must not change block states (5.15.5). */
 };
-
-/* QEMU's texts, so scripts written against QEMU's errors keep working. */
-static int vmem_check_requested(const struct vmem_state *s, uint64_t size, char *err, size_t errlen)
-{
-	if (!is_aligned(size, s->block_size)) {
-		snprintf(err, errlen,
-			 "'requested-size' has to be multiples of 'block-size' (0x%" PRIx64 ")",
-			 s->block_size);
-		return -EINVAL;
-	}
-	if (size > s->region_size) {
-		snprintf(err, errlen,
-			 "'requested-size' cannot exceed the memory backend size(0x%" PRIx64 ")",
-			 s->region_size);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int vmem_check_params(const struct vmem_params *p, char *err, size_t errlen)
 {
@@ -251,7 +282,8 @@ int vmem_init(struct vmem *m, const struct vmem_params *p, const struct vmem_hos
 	/* Geometry checked: the requested-size check only needs these two. */
 	m->st.block_size = p->block_size;
 	m->st.region_size = p->region_size;
-	ret = vmem_check_requested(&m->st, p->requested_size, err, errlen);
+	ret = vmem_check_requested(m->st.block_size, m->st.region_size, p->requested_size, err,
+				   errlen);
 	if (ret)
 		return ret;
 	if (p->node_id >= 0)
@@ -287,7 +319,7 @@ int vmem_set_requested(struct vmem *m, uint64_t size, char *err, size_t errlen)
 	int ret;
 
 	pthread_mutex_lock(&m->vdev.lock);
-	ret = vmem_check_requested(&m->st, size, err, errlen);
+	ret = vmem_check_requested(m->st.block_size, m->st.region_size, size, err, errlen);
 	if (!ret) {
 		m->st.requested_size = size;
 		m->st.usable_size = vmem_usable_for(&m->st, size, false);
@@ -300,12 +332,16 @@ int vmem_set_requested(struct vmem *m, uint64_t size, char *err, size_t errlen)
 
 int vmem_system_reset(struct vmem *m)
 {
+	uint64_t before;
 	int ret;
 
 	pthread_mutex_lock(&m->vdev.lock);
+	before = m->st.plugged_size;
 	ret = vmem_unplug_all(m);
 	if (ret)
 		mv_warn("virtio-mem: unplug at system reset failed: %s", strerror(-ret));
+	if (m->st.plugged_size != before && m->hops->size_changed)
+		m->hops->size_changed(m);
 	m->st.usable_size = vmem_usable_for(&m->st, m->st.requested_size, true);
 	/* The next driver reads the config afresh; no interrupt to a rebooting guest. */
 	m->vdev.config_generation++;

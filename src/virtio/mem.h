@@ -27,20 +27,27 @@
 
 #define VMEM_QUEUE_SIZE	 128
 #define VMEM_CONFIG_SIZE 0x38
-#define VMEM_MIN_BLOCK	 (1ULL << 20)
 
 struct vmem;
 
 /*
  * What the VMM does to guest memory. Offsets are from the region's start;
  * both calls are all-or-nothing (0, or -errno with nothing changed) and run
- * under the device lock on the thread that served the request.
+ * under the device lock on the event-loop thread (requests are served
+ * there; vmem_system_reset runs on its caller's thread).
  */
 struct vmem_host_ops {
 	/* Populate (prealloc) and map [off, off+len): memslot, gmem_add. */
 	int (*plug)(struct vmem *m, uint64_t off, uint64_t len);
 	/* Unmap (gmem_remove, memslot) and discard [off, off+len). */
 	int (*unplug)(struct vmem *m, uint64_t off, uint64_t len);
+	/*
+	 * Optional: the plugged size changed and the change is committed (the
+	 * block bitmap and the config the driver reads already show it); this
+	 * is where the VMM reports it. Device lock held: do not call back into
+	 * the device (vmem_get_info would deadlock); note it and act later.
+	 */
+	void (*size_changed)(struct vmem *m);
 };
 
 struct vmem_params {

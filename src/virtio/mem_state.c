@@ -1,10 +1,12 @@
 #include "virtio/mem_state.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/errbuf.h"
+#include "lib/util.h"
 
 int vmem_state_init(struct vmem_state *s, uint64_t addr, uint64_t region_size, uint64_t block_size)
 {
@@ -148,5 +150,25 @@ int vmem_state_next_plugged(const struct vmem_state *s, uint64_t *first, uint64_
 		;
 	*first = i;
 	*count = j - i;
+	return 0;
+}
+
+int vmem_check_requested(uint64_t block_size, uint64_t region_size, uint64_t size, char *err,
+			 size_t errlen)
+{
+	if (!block_size || !is_aligned(size, block_size)) {
+		mv_errbuf(err, errlen,
+			  "'" VMEM_PROP_REQUESTED_SIZE
+			  "' has to be multiples of '" VMEM_PROP_BLOCK_SIZE "' (0x%" PRIx64 ")",
+			  block_size);
+		return -EINVAL;
+	}
+	if (size > region_size) {
+		mv_errbuf(err, errlen,
+			  "'" VMEM_PROP_REQUESTED_SIZE
+			  "' cannot exceed the memory backend size(0x%" PRIx64 ")",
+			  region_size);
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #define MV_VIRTIO_MEM_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Request and response encoding (VIRTIO 1.2 5.15.6). */
@@ -27,6 +28,18 @@
 #define VMEM_STATE_PLUGGED   0
 #define VMEM_STATE_UNPLUGGED 1
 #define VMEM_STATE_MIXED     2
+
+/* The smallest block_size the device takes (and --memory-zone's limit). */
+#define VMEM_MIN_BLOCK (1ULL << 20)
+
+/* QEMU's property names, shared by the API, the device and their messages. */
+#define VMEM_PROP_REQUESTED_SIZE "requested-size"
+#define VMEM_PROP_BLOCK_SIZE	 "block-size"
+#define VMEM_PROP_SIZE		 "size"
+#define VMEM_PROP_MAX_SIZE	 "max-size"
+#define VMEM_PROP_NODE		 "node"
+#define VMEM_PROP_MEMADDR	 "memaddr"
+#define VMEM_PROP_MEMDEV	 "memdev"
 
 /* QEMU's x86 policy: usable = requested + this, so the guest can pick blocks. */
 #define VMEM_USABLE_EXTENT (256ULL << 20)
@@ -80,5 +93,14 @@ bool vmem_state_test(const struct vmem_state *s, uint64_t block);
  * *first+*count), or -ENOENT when none is left.
  */
 int vmem_state_next_plugged(const struct vmem_state *s, uint64_t *first, uint64_t *count);
+
+/*
+ * The one check of a requested size, with QEMU's texts (so scripts written
+ * against QEMU's errors keep working): a multiple of block_size, at most
+ * region_size. 0, or -EINVAL with the message in err. Pure; the device and
+ * the API (before it asks the device) both call it.
+ */
+int vmem_check_requested(uint64_t block_size, uint64_t region_size, uint64_t size, char *err,
+			 size_t errlen);
 
 #endif

@@ -7,8 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define VIRTIO_PCI_VENDOR    0x1AF4
 #define VIRTIO_PCI_DEV_BASE  0x1040
@@ -60,9 +60,27 @@ static void virtio_pci_notify_config(struct virtio_transport *t)
 	virtio_pci_raise(container_of(t, struct virtio_pci, transport), VIRTIO_PCI_ISR_CONFIG);
 }
 
+/* Any thread: the loop serves queue q on its next round. */
+static void virtio_pci_signal(struct virtio_pci *vp, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (write(vp->notify[q].w.fd, &one, sizeof(one)) != sizeof(one))
+		mv_warn("virtio-pci: %s: queue %u: eventfd write failed", vp->pci.name, q);
+}
+
+static void virtio_pci_kick_later(struct virtio_transport *t, unsigned int q)
+{
+	struct virtio_pci *vp = container_of(t, struct virtio_pci, transport);
+
+	if (q < VIRTIO_MAX_QUEUES && vp->notify[q].w.fd >= 0)
+		virtio_pci_signal(vp, q);
+}
+
 static const struct virtio_transport_ops virtio_pci_transport_ops = {
     .notify_used = virtio_pci_notify_used,
     .notify_config = virtio_pci_notify_config,
+    .kick_later = virtio_pci_kick_later,
 };
 
 /* Guest EOI on an irqfd line: KVM deasserted it; assert again if still pending. */
@@ -229,6 +247,21 @@ static void virtio_pci_bar_write(struct pci_dev *pd, unsigned int bar, uint64_t 
 
 	if (bar != 0 || len == 0 || len > 8)
 		return;
+	if (virtio_pci_in(off, len, VIRTIO_PCI_NOTIFY_OFF,
+			  VIRTIO_PCI_NOTIFY_MULT * d->ops->num_queues)) {
+		/* The address names the queue; the value written is not trusted. */
+		unsigned int q = (off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT;
+
+		/* A vCPU only forwards; the loop serves. The fds are fixed after init. */
+		if (vp->notify[q].w.fd >= 0) {
+			virtio_pci_signal(vp, q);
+			return;
+		}
+		pthread_mutex_lock(&d->lock);
+		virtio_dev_queue_notify(d, q);
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
 	memcpy(&val, data, len);
 	val = le64toh(val);
 	pthread_mutex_lock(&d->lock);
@@ -237,10 +270,6 @@ static void virtio_pci_bar_write(struct pci_dev *pd, unsigned int bar, uint64_t 
 	} else if (virtio_pci_in(off, len, VIRTIO_PCI_DEVICE_OFF, d->ops->config_size)) {
 		if (d->ops->config_write)
 			d->ops->config_write(d, off - VIRTIO_PCI_DEVICE_OFF, data, len);
-	} else if (virtio_pci_in(off, len, VIRTIO_PCI_NOTIFY_OFF,
-				 VIRTIO_PCI_NOTIFY_MULT * d->ops->num_queues)) {
-		/* The address names the queue; the value written is not trusted. */
-		virtio_dev_queue_notify(d, (off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT);
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -252,20 +281,34 @@ static void virtio_pci_ioeventfd(struct virtio_pci *vp, struct virtio_pci_notify
 {
 	struct pci_host *h = vp->pci.host;
 
-	if (n->w.fd < 0)
+	if (n->w.fd < 0 || !h->ops->ioeventfd)
 		return;
 	if (!assign) {
 		if (n->registered)
-			h->ops->ioeventfd(h, n->addr, 2, n->w.fd, false);
+			h->ops->ioeventfd(h, n->addr, n->len, n->w.fd, false);
 		n->registered = false;
 		return;
 	}
 	n->addr = bar_addr + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * n->q;
-	/* On failure the write exits to the MMIO path, which serves it too. */
-	n->registered = h->ops->ioeventfd(h, n->addr, 2, n->w.fd, true) == 0;
+	/*
+	 * Length 0 matches a write of any width at the address
+	 * (KVM_CAP_IOEVENTFD_ANY_LENGTH); older hosts take the driver's 2 bytes
+	 * only. Whatever no ioeventfd catches exits to the MMIO path, which
+	 * signals the same eventfd.
+	 */
+	n->len = 0;
+	n->registered = h->ops->ioeventfd(h, n->addr, 0, n->w.fd, true) == 0;
+	if (!n->registered) {
+		n->len = 2;
+		n->registered = h->ops->ioeventfd(h, n->addr, 2, n->w.fd, true) == 0;
+	}
 }
 
-static void virtio_pci_bar_moved(struct pci_dev *pd, unsigned int bar, uint64_t old, uint64_t addr)
+/*
+ * BAR0 decoded at addr, or not at all: the notify ioeventfds follow it, so
+ * none is left catching writes at an address the device no longer answers.
+ */
+static void virtio_pci_bar_decode(struct pci_dev *pd, unsigned int bar, bool on, uint64_t addr)
 {
 	struct virtio_pci *vp = container_of(pd, struct virtio_pci, pci);
 	unsigned int i;
@@ -275,8 +318,19 @@ static void virtio_pci_bar_moved(struct pci_dev *pd, unsigned int bar, uint64_t 
 	pthread_mutex_lock(&vp->vdev->lock);
 	for (i = 0; i < vp->vdev->ops->num_queues; i++) {
 		virtio_pci_ioeventfd(vp, &vp->notify[i], 0, false);
-		virtio_pci_ioeventfd(vp, &vp->notify[i], addr, true);
+		if (on)
+			virtio_pci_ioeventfd(vp, &vp->notify[i], addr, true);
 	}
+	pthread_mutex_unlock(&vp->vdev->lock);
+}
+
+/* Bus master gates the device's access to guest memory (virtio_dev_set_dma). */
+static void virtio_pci_bus_master(struct pci_dev *pd, bool on)
+{
+	struct virtio_pci *vp = container_of(pd, struct virtio_pci, pci);
+
+	pthread_mutex_lock(&vp->vdev->lock);
+	virtio_dev_set_dma(vp->vdev, on);
 	pthread_mutex_unlock(&vp->vdev->lock);
 }
 
@@ -292,10 +346,69 @@ static void virtio_pci_kick(struct loop_watch *w, uint32_t events)
 	pthread_mutex_unlock(&n->vp->vdev->lock);
 }
 
+/* PCI_CFG window (4.1.4.9) ------------------------------------------- */
+
+#define VIRTIO_PCI_CFG_BAR  4  /* cap.bar */
+#define VIRTIO_PCI_CFG_OFF  8  /* cap.offset */
+#define VIRTIO_PCI_CFG_LEN  12 /* cap.length */
+#define VIRTIO_PCI_CFG_DATA 16 /* pci_cfg_data[4] */
+
+/*
+ * The window the driver set up, if the device can serve it: BAR0 (the only
+ * BAR), 1, 2 or 4 bytes, aligned to its length (the driver MUST align) and
+ * inside the BAR. Anything else reaches nothing.
+ */
+static bool virtio_pci_cfg_window(struct virtio_pci *vp, uint32_t *off, uint32_t *len)
+{
+	const uint8_t *c = vp->pci.cfg + vp->cfg_cap;
+
+	*off = le_get(c + VIRTIO_PCI_CFG_OFF, 4);
+	*len = le_get(c + VIRTIO_PCI_CFG_LEN, 4);
+	return c[VIRTIO_PCI_CFG_BAR] == 0 && (*len == 1 || *len == 2 || *len == 4) &&
+	       *off % *len == 0 && (uint64_t)*off + *len <= VIRTIO_PCI_BAR_SIZE;
+}
+
+/* Does the config access [off, off+len) touch pci_cfg_data? */
+static bool virtio_pci_cfg_hits_data(struct virtio_pci *vp, unsigned int off, unsigned int len)
+{
+	unsigned int data = vp->cfg_cap + VIRTIO_PCI_CFG_DATA;
+
+	return vp->cfg_cap && off < data + 4 && data < off + len;
+}
+
+/* A read of pci_cfg_data: perform the BAR read and present its bytes there. */
+static void virtio_pci_cfg_read(struct pci_dev *pd, unsigned int off, unsigned int len)
+{
+	struct virtio_pci *vp = container_of(pd, struct virtio_pci, pci);
+	uint32_t woff, wlen;
+	uint8_t b[4];
+
+	if (!virtio_pci_cfg_hits_data(vp, off, len) || !virtio_pci_cfg_window(vp, &woff, &wlen))
+		return;
+	virtio_pci_bar_read(pd, 0, woff, b, wlen);
+	memcpy(pd->cfg + vp->cfg_cap + VIRTIO_PCI_CFG_DATA, b, wlen);
+}
+
+/* A write of pci_cfg_data: perform the BAR write with its first cap.length bytes. */
+static void virtio_pci_cfg_write(struct pci_dev *pd, unsigned int off, unsigned int len)
+{
+	struct virtio_pci *vp = container_of(pd, struct virtio_pci, pci);
+	uint32_t woff, wlen;
+	uint8_t b[4];
+
+	if (!virtio_pci_cfg_hits_data(vp, off, len) || !virtio_pci_cfg_window(vp, &woff, &wlen))
+		return;
+	memcpy(b, pd->cfg + vp->cfg_cap + VIRTIO_PCI_CFG_DATA, wlen);
+	virtio_pci_bar_write(pd, 0, woff, b, wlen);
+}
+
 static const struct pci_dev_ops virtio_pci_ops = {
     .bar_read = virtio_pci_bar_read,
     .bar_write = virtio_pci_bar_write,
-    .bar_moved = virtio_pci_bar_moved,
+    .bar_decode = virtio_pci_bar_decode,
+    .bus_master = virtio_pci_bus_master,
+    .cfg_read = virtio_pci_cfg_read,
+    .cfg_write = virtio_pci_cfg_write,
 };
 
 /* Setup ------------------------------------------------------------------ */
@@ -313,17 +426,18 @@ static int virtio_pci_add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off,
 	at = pci_dev_add_cap(&vp->pci, cap, 16 + extra);
 	if (at < 0)
 		return at;
-	if (type == VIRTIO_PCI_CAP_PCI)
+	if (type == VIRTIO_PCI_CAP_PCI) {
 		/* bar, offset, length and the data window are the driver's to write. */
 		for (unsigned int i = 4; i < 20; i++)
 			vp->pci.wmask[at + i] = i == 5 || i == 6 || i == 7 ? 0 : 0xFF;
+		vp->cfg_cap = at;
+	}
 	return 0;
 }
 
 static int virtio_pci_setup_fds(struct virtio_pci *vp)
 {
 	struct virtio_dev *d = vp->vdev;
-	struct pci_host *h = vp->pci.host;
 	unsigned int i;
 	int ret;
 
@@ -336,7 +450,8 @@ static int virtio_pci_setup_fds(struct virtio_pci *vp)
 	vp->resample_w.fd = -1;
 	if (!vp->loop)
 		return 0;
-	for (i = 0; h->ops->ioeventfd && i < d->ops->num_queues; i++) {
+	/* Even without a host ioeventfd: the MMIO path forwards to these. */
+	for (i = 0; i < d->ops->num_queues; i++) {
 		struct virtio_pci_notify *n = &vp->notify[i];
 
 		n->w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -417,7 +532,11 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_h
 	ret = virtio_pci_setup_fds(vp);
 	if (ret)
 		goto err_fds;
-	/* Places BAR0, which registers the ioeventfds through bar_moved. */
+	/* Bus master starts off (firmware state): no DMA until the driver sets it. */
+	pthread_mutex_lock(&vdev->lock);
+	virtio_dev_set_dma(vdev, false);
+	pthread_mutex_unlock(&vdev->lock);
+	/* Places BAR0, which registers the ioeventfds through bar_decode. */
 	ret = pci_host_add(host, &vp->pci);
 	if (ret)
 		goto err_fds;
@@ -436,6 +555,13 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	pthread_mutex_lock(&vp->vdev->lock);
 	virtio_dev_reset(vp->vdev);
 	virtio_pci_reset_transport(vp);
+	pthread_mutex_unlock(&vp->vdev->lock);
+}
+
+void virtio_pci_set_paused(struct virtio_pci *vp, bool paused)
+{
+	pthread_mutex_lock(&vp->vdev->lock);
+	virtio_dev_set_paused(vp->vdev, paused);
 	pthread_mutex_unlock(&vp->vdev->lock);
 }
 

@@ -3,17 +3,30 @@
  * struct virtio_dev. Vendor 0x1AF4, device 0x1040 + id, revision 1; BAR0 is
  * a 16 KiB 32-bit MMIO BAR holding the common config, ISR, device config and
  * notify structures, each described by a vendor capability, plus the
- * PCI_CFG capability the spec requires. No MSI-X: interrupts are INTx,
+ * PCI_CFG capability the spec requires (4.1.4.9): an access to its
+ * pci_cfg_data is forwarded to the BAR handler, exactly as an MMIO access
+ * of cap.length bytes at cap.offset would be (notify included, and whether
+ * memory decode is on or not), once cap.bar is 0, cap.length is 1, 2 or 4,
+ * cap.offset is a multiple of it and the access lies inside BAR0; otherwise
+ * the data bytes are only stored. No MSI-X: interrupts are INTx,
  * level-triggered, ISR read-to-clear.
  *
- * Notifications: one eventfd per queue, registered with the host's
- * ioeventfd at the queue's notify address and watched on the event loop;
- * a notify write that reaches the MMIO path instead (no ioeventfd) is
- * served on the vCPU thread. Interrupts: irqfd with a resample eventfd when
- * the host offers it (re-asserted on EOI while the ISR is non-zero),
- * otherwise pci_dev_set_irq (deasserted when the ISR read clears it).
+ * Notifications are served on the event-loop thread only. Each queue has an
+ * eventfd watched by the loop. It is registered with the host's ioeventfd
+ * at the queue's notify address for writes of any width (length 0), or of
+ * 2 bytes (the driver's width) where the host refuses that. A notify write
+ * that reaches the MMIO path anyway (no ioeventfd, another width, another
+ * offset) runs on a vCPU thread and only signals that eventfd; the vCPU
+ * never runs queue work, so vm_stop can always join it. A queue whose budget
+ * ran out is signalled the same way (kick_later) and continued by the loop.
+ * Without a loop (single-threaded tests) a notification is served inline.
  *
- * Every register access, at any offset and width, takes vdev->lock.
+ * Interrupts: irqfd with a resample eventfd when the host offers it
+ * (re-asserted on EOI while the ISR is non-zero), otherwise pci_dev_set_irq
+ * (deasserted when the ISR read clears it).
+ *
+ * Every other register access, at any offset and width, takes vdev->lock
+ * on the vCPU thread that made it (see virtio.h for why that is safe).
  */
 #ifndef MV_VIRTIO_PCI_H
 #define MV_VIRTIO_PCI_H
@@ -63,8 +76,9 @@ struct virtio_pci_notify {
 	struct loop_watch w; /* w.fd is the eventfd, -1 when absent */
 	struct virtio_pci *vp;
 	unsigned int q;
-	bool registered; /* with host->ops->ioeventfd at `addr` */
+	bool registered; /* with host->ops->ioeventfd at `addr` for `len` bytes */
 	uint64_t addr;
+	uint32_t len; /* 0: any width */
 };
 
 struct virtio_pci {
@@ -81,17 +95,21 @@ struct virtio_pci {
 	uint32_t dfselect, gfselect;
 	uint16_t queue_select;
 	uint8_t isr;
+	uint8_t cfg_cap; /* config offset of the PCI_CFG capability */
 };
 
 /*
  * Create the PCI function for vdev (already initialised by its device) and
- * place it on `host`. `loop` may be NULL (no ioeventfd/irqfd: every
- * notification and interrupt goes through the MMIO path and set_irq).
+ * place it on `host`. `loop` may be NULL in single-threaded tests: no
+ * eventfds, notifications are served inline on the writer's thread and
+ * interrupts go through set_irq.
  */
 int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_host *host,
 		    struct loop *loop, const char *name);
 /* Machine reset: virtio reset of the device and the transport (ISR, line, selectors). */
 void virtio_pci_reset(struct virtio_pci *vp);
+/* The VM paused or resumed (virtio_dev_set_paused under the device lock). Loop thread. */
+void virtio_pci_set_paused(struct virtio_pci *vp, bool paused);
 /* Release eventfds and watches; the PCI function stays on the host's bus. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 

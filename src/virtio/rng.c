@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <sys/random.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 
 #define VRNG_QUEUE_SIZE 64
 /* Bytes served per buffer: bounds the time one kick keeps the device lock. */
@@ -42,6 +42,7 @@ static void vrng_queue_notify(struct virtio_dev *d, unsigned int qi)
 	bool used = false;
 	int ret;
 
+	/* virtq_pop stops at the notification's budget; the core continues later. */
 	while ((ret = virtq_pop(q, &c)) == 1) {
 		uint32_t written = 0;
 

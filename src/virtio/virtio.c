@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, struct gmem *mem,
 		    uint64_t host_features)
@@ -36,6 +36,7 @@ void virtio_dev_reset(struct virtio_dev *d)
 		virtq_reset(&d->vqs[i]);
 	d->driver_features = 0;
 	d->status = 0;
+	d->deferred = 0;
 	if (d->ops->reset)
 		d->ops->reset(d);
 }
@@ -55,6 +56,8 @@ static bool virtio_dev_features_acceptable(struct virtio_dev *d)
 	return !d->ops->features_ok || d->ops->features_ok(d, f) == 0;
 }
 
+static void virtio_dev_release(struct virtio_dev *d);
+
 void virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
 {
 	uint8_t old = d->status;
@@ -68,16 +71,69 @@ void virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
 		status &= ~VIRTIO_STATUS_FEATURES_OK; /* the driver re-reads it and gives up */
 	/* NEEDS_RESET is the device's bit; only a reset clears it. */
 	d->status = (status & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
+	/* Now live: what was notified before is served (from the loop, see below). */
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
+		virtio_dev_release(d);
 }
 
 void virtio_dev_queue_notify(struct virtio_dev *d, unsigned int q)
 {
+	struct virtq *vq;
+
 	/* No buffer is consumed before DRIVER_OK, nor after a device error. */
 	if (q >= d->ops->num_queues || !d->vqs[q].enabled ||
-	    (d->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) !=
-		VIRTIO_STATUS_DRIVER_OK)
+	    (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return;
+	/*
+	 * Before DRIVER_OK the notification waits: Linux's virtio_balloon adds
+	 * and kicks its statistics buffer before it sets DRIVER_OK.
+	 */
+	if (d->dma_off || d->paused || !(d->status & VIRTIO_STATUS_DRIVER_OK)) {
+		d->deferred |= 1U << q;
+		return;
+	}
+	vq = &d->vqs[q];
+	virtq_budget_reset(vq);
 	d->ops->queue_notify(d, q);
+	/* A guest that keeps adding buffers gets the rest served later, not now. */
+	if (vq->more && !vq->broken && d->transport && d->transport->ops->kick_later)
+		d->transport->ops->kick_later(d->transport, q);
+}
+
+/* Hands what was notified while the device was held to the loop, once nothing holds it. */
+static void virtio_dev_release(struct virtio_dev *d)
+{
+	uint32_t pending;
+	unsigned int q;
+
+	if (d->dma_off || d->paused || !(d->status & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	pending = d->deferred;
+	d->deferred = 0;
+	/*
+	 * The command register is written on a vCPU thread: hand the deferred
+	 * queues to the loop (kick_later) rather than serve them here.
+	 */
+	for (q = 0; q < d->ops->num_queues; q++) {
+		if (!(pending >> q & 1))
+			continue;
+		if (d->transport && d->transport->ops->kick_later)
+			d->transport->ops->kick_later(d->transport, q);
+		else
+			virtio_dev_queue_notify(d, q);
+	}
+}
+
+void virtio_dev_set_dma(struct virtio_dev *d, bool on)
+{
+	d->dma_off = !on;
+	virtio_dev_release(d);
+}
+
+void virtio_dev_set_paused(struct virtio_dev *d, bool paused)
+{
+	d->paused = paused;
+	virtio_dev_release(d);
 }
 
 void virtio_dev_notify_used(struct virtio_dev *d, unsigned int q)

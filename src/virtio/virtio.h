@@ -9,6 +9,17 @@
  * virtio_dev_ops callbacks run with it held. Device functions called from
  * elsewhere (the control API, a reset) take it themselves. The
  * virtio_dev_notify_* and virtio_dev_set_needs_reset calls require it held.
+ *
+ * Threads (ARCHITECTURE.md): queue_notify runs on the event-loop thread
+ * only; the transport forwards a notification that arrives on a vCPU
+ * thread. The other callbacks (config_read/write, features_ok, reset) may
+ * run on a vCPU thread: they touch only the device's own state, under the
+ * lock, in bounded time, and never call the control API.
+ *
+ * Work per notification is bounded (virtq.h): a device serves what
+ * virtq_pop hands out; when the budget ran out with chains still
+ * available, the core asks the transport to notify again later from the
+ * loop, so other watches, timers and signals are served in between.
  */
 #ifndef MV_VIRTIO_VIRTIO_H
 #define MV_VIRTIO_VIRTIO_H
@@ -17,7 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mem/guest.h"
+#include "core/guest.h"
 #include "virtio/virtq.h"
 
 #define VIRTIO_MAX_QUEUES 8
@@ -64,6 +75,12 @@ struct virtio_transport;
 struct virtio_transport_ops {
 	void (*notify_used)(struct virtio_transport *t, unsigned int q);
 	void (*notify_config)(struct virtio_transport *t);
+	/*
+	 * Optional: serve queue q again from the event loop soon (its budget
+	 * was spent with buffers still available). Without it, the rest waits
+	 * for the driver's next notification.
+	 */
+	void (*kick_later)(struct virtio_transport *t, unsigned int q);
 };
 
 struct virtio_transport {
@@ -79,6 +96,18 @@ struct virtio_dev {
 	uint64_t driver_features; /* what the driver wrote; valid once FEATURES_OK */
 	uint8_t status;
 	uint8_t config_generation;
+	/*
+	 * The transport forbids guest-memory access (PCI: bus master clear).
+	 * Notifications meanwhile are kept in `deferred` (one bit a queue) and
+	 * served when it is allowed again; a virtio reset drops them.
+	 */
+	bool dma_off;
+	/*
+	 * The VM is paused (QMP stop): the device serves no queue either; what
+	 * is notified meanwhile waits in `deferred` for cont.
+	 */
+	bool paused;
+	uint32_t deferred;
 	struct virtq vqs[VIRTIO_MAX_QUEUES];
 };
 
@@ -89,13 +118,31 @@ void virtio_dev_destroy(struct virtio_dev *d);
 
 /*
  * The status byte the driver wrote. Resets on 0, checks FEATURES_OK
- * (VERSION_1, subset of the offer, ops->features_ok). Lock held.
+ * (VERSION_1, subset of the offer, ops->features_ok); DRIVER_OK releases
+ * notifications that came before it. Lock held.
  */
 void virtio_dev_set_status(struct virtio_dev *d, uint8_t status);
 /* Virtio reset: queues, features, status; then ops->reset. Lock held. */
 void virtio_dev_reset(struct virtio_dev *d);
-/* Serve a notification for queue q (from any transport path). Lock held. */
+/*
+ * Serve a notification for queue q: at most one budget of chains, then a
+ * kick_later if more are available; deferred while DMA (bus master) is off,
+ * the VM is paused or the driver has not set DRIVER_OK yet (setting it hands
+ * the deferred queues to the loop; a driver may fill a queue before, as
+ * Linux's virtio_balloon does).
+ * Every path into ops->queue_notify goes through here. Loop thread (or a
+ * single-threaded test). Lock held.
+ */
 void virtio_dev_queue_notify(struct virtio_dev *d, unsigned int q);
+/* May the device touch guest memory? Turning it on hands deferred notifications to the loop. Lock
+ * held. */
+void virtio_dev_set_dma(struct virtio_dev *d, bool on);
+/*
+ * The VM paused or resumed: while paused no queue is served (notifications
+ * are deferred as with DMA off); resuming hands them to the loop. Loop
+ * thread, lock held.
+ */
+void virtio_dev_set_paused(struct virtio_dev *d, bool paused);
 
 /* Device -> driver: buffers were used on q (honours NO_INTERRUPT). Lock held. */
 void virtio_dev_notify_used(struct virtio_dev *d, unsigned int q);

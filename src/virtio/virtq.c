@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/log.h"
-#include "core/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 /* Split ring layout (VIRTIO 1.x 2.6): all fields little-endian. */
 struct virtq_desc {
@@ -37,6 +37,13 @@ void virtq_reset(struct virtq *q)
 	q->broken = false;
 	q->last_avail_idx = 0;
 	q->used_idx = 0;
+	virtq_budget_reset(q);
+}
+
+void virtq_budget_reset(struct virtq *q)
+{
+	q->budget = q->size;
+	q->more = false;
 }
 
 int virtq_enable(struct virtq *q)
@@ -47,6 +54,7 @@ int virtq_enable(struct virtq *q)
 	if (!is_aligned(q->desc, 16) || !is_aligned(q->avail, 2) || !is_aligned(q->used, 4))
 		return -EINVAL;
 	q->enabled = true;
+	virtq_budget_reset(q);
 	return 0;
 }
 
@@ -94,6 +102,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return 0;
 	if (pending > q->size)
 		return virtq_fail(q, "avail idx more than a queue ahead");
+	if (!q->budget) {
+		q->more = true;
+		return 0;
+	}
 	/*
 	 * Acquire: the avail idx read above must complete before the ring
 	 * entry and the descriptors it publishes are read; pairs with the
@@ -121,7 +133,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 			return virtq_fail(q, "indirect descriptor (not negotiated)");
 		if (!d.len)
 			return virtq_fail(q, "zero-length descriptor");
-		if (!range_ok(d.addr, d.len) || !gmem_hva(q->mem, d.addr, d.len))
+		/* Checked by the one rule: it may span adjacent ranges (two granules). */
+		if (gmem_check(q->mem, d.addr, d.len))
 			return virtq_fail(q, "buffer outside guest memory");
 		s = &c->seg[c->nr++];
 		s->gpa = d.addr;
@@ -142,6 +155,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		i = d.next;
 	}
 	q->last_avail_idx++;
+	q->budget--;
 	return 1;
 }
 

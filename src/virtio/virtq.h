@@ -10,6 +10,12 @@
  * broken and is not touched again until virtq_reset(): the caller reports
  * this to the driver as DEVICE_NEEDS_RESET.
  *
+ * Work per notification is bounded: virtq_pop hands out at most `size`
+ * chains between two virtq_budget_reset() calls (the device core resets it
+ * before each notification), so a guest that keeps the avail index one
+ * ahead of the device cannot keep it busy forever; `more` tells the core
+ * to continue later (virtio.h).
+ *
  * Not offered, hence refused: VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX.
  * Not thread-safe: the device core serialises every call under its lock.
  */
@@ -20,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mem/guest.h"
+#include "core/guest.h"
 
 #define VIRTQ_MAX_SIZE 1024 /* largest queue any device offers */
 #define VIRTQ_MAX_SEGS 64   /* longest chain a device accepts */
@@ -32,7 +38,7 @@
 
 struct virtq_seg {
 	uint64_t gpa;
-	uint32_t len; /* never 0; [gpa, gpa+len) was mapped when popped */
+	uint32_t len; /* never 0; [gpa, gpa+len) passed gmem_check() when popped */
 	bool writable;
 };
 
@@ -61,6 +67,10 @@ struct virtq {
 	 */
 	uint16_t last_avail_idx;
 	uint16_t used_idx;
+	/* Chains virtq_pop may still hand out for this notification. */
+	uint16_t budget;
+	/* A pop was refused for the budget while chains were available. */
+	bool more;
 };
 
 void virtq_init(struct virtq *q, struct gmem *mem, uint16_t max_size);
@@ -71,14 +81,17 @@ void virtq_reset(struct virtq *q);
  * size is not a power of two <= max_size or a ring is misaligned.
  */
 int virtq_enable(struct virtq *q);
+/* A new notification: `size` chains may be popped again; clears `more`. */
+void virtq_budget_reset(struct virtq *q);
 /*
- * Pop the next available chain. 1: *c filled; 0: nothing available (or the
- * queue is disabled or broken); -EPROTO: the ring is malformed and the queue
+ * Pop the next available chain. 1: *c filled; 0: nothing available, the
+ * queue is disabled or broken, or the budget is spent (then `more` is set
+ * if a chain was available); -EPROTO: the ring is malformed and the queue
  * is now broken.
  */
-int virtq_pop(struct virtq *q, struct virtq_chain *c);
+int virtq_pop(struct virtq *q, struct virtq_chain *c) __attribute__((warn_unused_result));
 /* Return a chain to the driver with `len` bytes written. */
-int virtq_push(struct virtq *q, uint16_t head, uint32_t len);
+int virtq_push(struct virtq *q, uint16_t head, uint32_t len) __attribute__((warn_unused_result));
 /* After pushes: does the driver want an interrupt? */
 bool virtq_should_notify(struct virtq *q);
 
@@ -88,8 +101,8 @@ bool virtq_should_notify(struct virtq *q);
  * memory went away.
  */
 int virtq_chain_read(struct virtq *q, const struct virtq_chain *c, uint64_t off, void *dst,
-		     size_t len);
+		     size_t len) __attribute__((warn_unused_result));
 int virtq_chain_write(struct virtq *q, const struct virtq_chain *c, uint64_t off, const void *src,
-		      size_t len);
+		      size_t len) __attribute__((warn_unused_result));
 
 #endif

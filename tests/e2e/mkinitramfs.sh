@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the busybox initramfs images of the nested rig (see
-# /work/shared/docs/nested-kvm.md and tests/e2e/README.md).
+# tests/e2e/README.md).
 #
 #   mkinitramfs.sh l2 OUT.cpio.gz
 #       The VMM's guest: busybox, the virtio modules, mv-shell on ttyS0.
@@ -9,7 +9,8 @@
 #       The nested host: busybox, kvm modules, mv-shell on ttyS1, mv-vm,
 #       /l2/vmlinuz + /l2/initrd.gz, each --bin FILE in /bin (memvisor,
 #       memvisor-ctl), and with --qemu Debian's qemu-system-x86_64 with its
-#       libraries and x86 firmware.
+#       libraries and x86 firmware; --l2-pmem IMG puts IMG at
+#       /l2/pmem-root.img (the virtio-pmem tests' ext4 root).
 # Kernel modules come from the package fetch-kernel.sh unpacked; their
 # dependencies are resolved with modinfo and loaded in dependency order.
 set -euo pipefail
@@ -21,12 +22,13 @@ kind=${1:-}
 out=${2:-}
 [ -n "$kind" ] && [ -n "$out" ] || die "usage: mkinitramfs.sh l1|l2 OUT [options]"
 shift 2
-l2_kernel= l2_initrd= qemu=0
+l2_kernel= l2_initrd= l2_pmem= qemu=0
 bins=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--l2-kernel) l2_kernel=$2; shift 2 ;;
 	--l2-initrd) l2_initrd=$2; shift 2 ;;
+	--l2-pmem) l2_pmem=$2; shift 2 ;;
 	--bin) bins+=("$2"); shift 2 ;;
 	--qemu) qemu=1; shift ;;
 	*) die "unknown option $1" ;;
@@ -103,7 +105,8 @@ add_module() {
 case "$kind" in
 l2)
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-		virtio_pci virtio_mem virtio-rng pvpanic-mmio button evdev; do
+		virtio_pci virtio_mem virtio_balloon virtio-rng pvpanic-mmio button evdev \
+		virtio_pmem nfit nd_pmem crc32c_generic ext4; do
 		add_module "$m"
 	done
 	install -m 755 "$here/guest/rc.l2" "$root/etc/rc"
@@ -120,6 +123,7 @@ l1)
 	mkdir -p "$root/l2"
 	cp "$l2_kernel" "$root/l2/vmlinuz"
 	cp "$l2_initrd" "$root/l2/initrd.gz"
+	[ -z "$l2_pmem" ] || cp "$l2_pmem" "$root/l2/pmem-root.img"
 	for b in "${bins[@]}"; do
 		[ -f "$b" ] || die "--bin $b: no such file"
 		if ldd "$b" >/dev/null 2>&1; then

@@ -8,8 +8,7 @@ that never loads the driver (mv.nomods) and writes with busybox devmem
 (mmap of /dev/mem; iomem=relaxed lets it map addresses outside RAM).
 
 The same writes against QEMU 7.2 in L1 are a measurement, not a verdict:
-there unplugged memory is ordinary memory to such a guest (shared/docs/
-nested-kvm.md). Both figures go to $MEMVISOR_E2E_WORK/hostile-figures.txt
+there unplugged memory is ordinary memory to such a guest. Both figures go to $MEMVISOR_E2E_WORK/hostile-figures.txt
 and are printed (pytest -s).
 
 Cost: every devmem call is a process in the nested guest (10-50 ms, the

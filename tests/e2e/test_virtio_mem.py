@@ -77,7 +77,7 @@ def test_grow_and_shrink_with_rss(vms):
     d = devices(vm)["mem0"]
     assert d["x-discarded-bytes"] >= 1152 * MiB and d["x-discard-failures"] == 0
 
-    # QEMU's validation, word for word (../shared/reference transcript).
+    # QEMU 7.2's validation texts, word for word.
     err = qmp(vm, "qom-set", path="mem0", property="requested-size", value=3 * MiB)["error"]
     assert err == {"class": "GenericError",
                    "desc": "'requested-size' has to be multiples of 'block-size' (0x200000)"}

@@ -67,11 +67,39 @@ static inline int fake_check_file(const char *path, struct config_file_info *inf
 	return 0;
 }
 
+/*
+ * --pmem files: /nodir/... is missing, /ro/... is read-only, a path ending
+ * in / is a directory, /pmem3m... is a 3M file, /empty... is empty, every
+ * other file is 64M.
+ */
+static inline int fake_check_pmem_file(const char *path, bool read_only,
+				       struct config_pmem_file *info, char *why, size_t len)
+{
+	size_t n = strlen(path);
+
+	memset(info, 0, sizeof(*info));
+	if (!strncmp(path, "/nodir/", 7)) {
+		snprintf(why, len, "No such file or directory");
+		return -ENOENT;
+	}
+	if (!strncmp(path, "/ro/", 4) && !read_only) {
+		snprintf(why, len, "not readable and writable: Permission denied");
+		return -EACCES;
+	}
+	info->is_dir = n && path[n - 1] == '/';
+	if (!info->is_dir)
+		info->size = !strncmp(path, "/pmem3m", 7)  ? 3ULL << 20
+			     : !strncmp(path, "/empty", 6) ? 0
+							   : 64ULL << 20;
+	return 0;
+}
+
 static const struct config_host_ops fake_host = {
     .hugepage_size_offered = fake_hp_offered,
     .default_hugepage_size = fake_hp_default,
     .numa_node_present = fake_node_present,
     .check_file = fake_check_file,
+    .check_pmem_file = fake_check_pmem_file,
 };
 
 #endif

@@ -14,7 +14,8 @@
 #include "api/commands.h"
 #include "api/hmp.h"
 #include "api/qmp.h"
-#include "core/util.h"
+#include "board/snapshot.h"
+#include "lib/util.h"
 
 /* ---- fake VM ---- */
 
@@ -24,6 +25,11 @@ struct fake_vm {
 	unsigned int n;
 	struct api_memory_summary sum;
 	int quits, powerdowns, resets;
+	bool paused;
+	int stop_ret; /* a failure to report, 0: none */
+	int snap_ret;
+	char snap_url[128];
+	bool snap_live;
 	int set_ret;
 	uint64_t last_set;
 	char last_set_id[API_ID_LEN];
@@ -50,9 +56,46 @@ static struct fake_vm *to_vm(struct api_backend *b)
 
 static int f_status(struct api_backend *b, struct api_status *out)
 {
-	out->status = "running";
-	out->running = true;
+	out->status = to_vm(b)->paused ? "paused" : "running";
+	out->running = !to_vm(b)->paused;
 	return 0;
+}
+
+static int f_pause(struct api_backend *b, bool paused)
+{
+	struct fake_vm *vm = to_vm(b);
+
+	if (vm->stop_ret)
+		return vm->stop_ret;
+	if (vm->paused == paused)
+		return 0;
+	vm->paused = paused;
+	return 1;
+}
+
+static int f_stop(struct api_backend *b)
+{
+	return f_pause(b, true);
+}
+
+static int f_cont(struct api_backend *b)
+{
+	return f_pause(b, false);
+}
+
+static int f_snapshot(struct api_backend *b, const char *url, bool live,
+		      struct api_snapshot_info *out, char *err, size_t errlen)
+{
+	struct fake_vm *vm = to_vm(b);
+
+	snprintf(vm->snap_url, sizeof(vm->snap_url), "%s", url);
+	vm->snap_live = live;
+	out->pause_ms = live ? 12.5004 : 250.5;
+	out->passes = live ? 4 : 1;
+	out->memory_bytes = 4096;
+	if (vm->snap_ret)
+		snprintf(err, errlen, "/full/s: %s", strerror(-vm->snap_ret));
+	return vm->snap_ret;
 }
 
 static void f_quit(struct api_backend *b)
@@ -115,6 +158,9 @@ static int f_hmp(struct api_backend *b, const char *what, FILE *out)
 static const struct api_backend_ops fake_ops = {
     .query_status = f_status,
     .quit = f_quit,
+    .stop = f_stop,
+    .cont = f_cont,
+    .snapshot = f_snapshot,
     .powerdown = f_powerdown,
     .reset = f_reset,
     .memdev_count = f_count,
@@ -250,6 +296,7 @@ static void test_extra_fields(void **state)
 	    r, "\"x-driver-ready\": true, \"x-discarded-bytes\": 4096, "
 	       "\"x-discard-failures\": 1, \"x-plugs-refused\": 3, "
 	       "\"x-unplugged-reads\": 0, \"x-unplugged-writes\": 0, \"x-exposed-bytes\": 0, "
+	       "\"x-unmap-failures\": 0, "
 	       "\"x-slots\": 0, \"x-size-age-ms\": 500, \"x-request-age-ms\": 100}}]}\r\n"));
 }
 
@@ -357,6 +404,91 @@ static void test_qom_get_and_errors(void **state)
 			    ERR("GenericError", "Parameter 'x' is unexpected"));
 	assert_string_equal(cmd(f, "{\"execute\": \"foo\"}"),
 			    ERR("CommandNotFound", "The command foo has not been found"));
+}
+
+/*
+ * QEMU's stop and cont: STOP/RESUME before the reply, only on a change;
+ * query-status follows; a failure is a GenericError and sends nothing.
+ */
+static void test_stop_cont(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_string_equal(cmd(f, "{\"execute\": \"stop\"}"),
+			    "{\"timestamp\": {\"seconds\": 1795424310, \"microseconds\": 533093}, "
+			    "\"event\": \"STOP\"}\r\n{\"return\": {}}\r\n");
+	assert_true(f->vm.paused);
+	assert_string_equal(cmd(f, "{\"execute\": \"query-status\"}"),
+			    "{\"return\": {\"status\": \"paused\", \"singlestep\": false, "
+			    "\"running\": false}}\r\n");
+	/* Already paused: no event. */
+	assert_string_equal(cmd(f, "{\"execute\": \"stop\"}"), "{\"return\": {}}\r\n");
+	assert_string_equal(cmd(f, "{\"execute\": \"cont\"}"),
+			    "{\"timestamp\": {\"seconds\": 1795424310, \"microseconds\": 533093}, "
+			    "\"event\": \"RESUME\"}\r\n{\"return\": {}}\r\n");
+	assert_false(f->vm.paused);
+	assert_string_equal(cmd(f, "{\"execute\": \"query-status\"}"),
+			    "{\"return\": {\"status\": \"running\", \"singlestep\": false, "
+			    "\"running\": true}}\r\n");
+	assert_string_equal(cmd(f, "{\"execute\": \"cont\"}"), "{\"return\": {}}\r\n");
+	assert_string_equal(cmd(f, "{\"execute\": \"stop\", \"arguments\": {\"x\": 1}}"),
+			    ERR("GenericError", "Parameter 'x' is unexpected"));
+	assert_false(f->vm.paused);
+	f->vm.stop_ret = -EAGAIN;
+	assert_string_equal(cmd(f, "{\"execute\": \"stop\"}"),
+			    ERR("GenericError", "stop failed: Resource temporarily unavailable"));
+	assert_string_equal(cmd(f, "{\"execute\": \"cont\"}"),
+			    ERR("GenericError", "cont failed: Resource temporarily unavailable"));
+	assert_false(f->vm.paused);
+}
+
+/* x-snapshot answers once the backend is done; its refusal reaches the client in one line. */
+static void test_snapshot_command(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_string_equal(
+	    cmd(f, "{\"execute\": \"x-snapshot\", \"arguments\": {\"url\": "
+		   "\"file:///s/vm.snap\"}}"),
+	    "{\"return\": {\"x-pause-ms\": 250.5, \"x-passes\": 1, \"x-memory-bytes\": 4096}}\r\n");
+	assert_string_equal(f->vm.snap_url, "file:///s/vm.snap");
+	assert_false(f->vm.snap_live);
+	/* live: the backend is asked for it; the pause is rounded to the microsecond. */
+	assert_string_equal(
+	    cmd(f, "{\"execute\": \"x-snapshot\", \"arguments\": {\"url\": "
+		   "\"file:///s/l.snap\", \"live\": true}}"),
+	    "{\"return\": {\"x-pause-ms\": 12.5, \"x-passes\": 4, \"x-memory-bytes\": 4096}}\r\n");
+	assert_true(f->vm.snap_live);
+	assert_string_equal(
+	    cmd(f, "{\"execute\": \"x-snapshot\", \"arguments\": {\"url\": "
+		   "\"file:///s/l.snap\", \"live\": false}}"),
+	    "{\"return\": {\"x-pause-ms\": 250.5, \"x-passes\": 1, \"x-memory-bytes\": 4096}}\r\n");
+	assert_false(f->vm.snap_live);
+	assert_string_equal(
+	    cmd(f, "{\"execute\": \"x-snapshot\", \"arguments\": {\"url\": "
+		   "\"file:///s/l.snap\", \"live\": 1}}"),
+	    ERR("GenericError", "Invalid parameter type for 'live', expected: boolean"));
+	assert_string_equal(cmd(f, "{\"execute\": \"x-snapshot\"}"),
+			    ERR("GenericError", "Parameter 'url' is missing"));
+	f->vm.snap_ret = -ENOSPC;
+	assert_string_equal(cmd(f, "{\"execute\": \"x-snapshot\", \"arguments\": {\"url\": "
+				   "\"file:///full/s\"}}"),
+			    ERR("GenericError", "x-snapshot: /full/s: No space left on device"));
+}
+
+/* The url: file:///PATH only, an absolute path to a file. */
+static void test_snapshot_url(void **state)
+{
+	char err[160];
+
+	assert_string_equal(board_snapshot_path("file:///tmp/s", err, sizeof(err)), "/tmp/s");
+	assert_null(board_snapshot_path("/tmp/s", err, sizeof(err)));
+	assert_string_equal(err, "url '/tmp/s': only file:///PATH is supported");
+	assert_null(board_snapshot_path("file://tmp/s", err, sizeof(err)));
+	assert_string_equal(err,
+			    "url 'file://tmp/s': want file:///PATH, an absolute path to a file");
+	assert_null(board_snapshot_path("file:///tmp/", err, sizeof(err)));
+	assert_null(board_snapshot_path("file:///", err, sizeof(err)));
 }
 
 static void test_quit_reset_powerdown(void **state)
@@ -517,6 +649,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_qom_set_and_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_qom_get_and_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quit_reset_powerdown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_cont, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_command, setup, teardown),
+	    cmocka_unit_test(test_snapshot_url),
 	    cmocka_unit_test_setup_teardown(test_hmp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_change_rate_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_need_negotiation, setup, teardown),

@@ -9,39 +9,39 @@
 #include <string.h>
 
 #include "api/ctl.h"
-#include "core/util.h"
+#include "lib/util.h"
+#include "lib/size.h"
 
 static void test_sizes(void **state)
 {
 	uint64_t v;
 	char buf[32];
 
-	assert_int_equal(ctl_parse_size("1G", &v), 0);
+	assert_int_equal(mv_size_parse("1G", &v), 0);
 	assert_int_equal(v, GiB);
-	assert_int_equal(ctl_parse_size("512m", &v), 0);
+	assert_int_equal(mv_size_parse("512m", &v), 0);
 	assert_int_equal(v, 512 * MiB);
-	assert_int_equal(ctl_parse_size("2GiB", &v), 0);
-	assert_int_equal(v, 2 * GiB);
-	assert_int_equal(ctl_parse_size("4096", &v), 0);
+	/* One syntax with memvisor's options (lib/size): no "iB", no "B". */
+	assert_int_equal(mv_size_parse("2GiB", &v), -EINVAL);
+	assert_int_equal(mv_size_parse("4096", &v), 0);
 	assert_int_equal(v, 4096);
-	assert_int_equal(ctl_parse_size("4096B", &v), 0);
-	assert_int_equal(v, 4096);
-	assert_int_equal(ctl_parse_size("1T", &v), 0);
+	assert_int_equal(mv_size_parse("4096B", &v), -EINVAL);
+	assert_int_equal(mv_size_parse("1T", &v), 0);
 	assert_int_equal(v, TiB);
-	assert_int_equal(ctl_parse_size("1X", &v), -EINVAL);
-	assert_int_equal(ctl_parse_size("", &v), -EINVAL);
-	assert_int_equal(ctl_parse_size("-1G", &v), -EINVAL);
-	assert_int_equal(ctl_parse_size("1Gx", &v), -EINVAL);
-	assert_int_equal(ctl_parse_size("99999999999T", &v), -ERANGE);
-	ctl_format_size(GiB, buf, sizeof(buf));
+	assert_int_equal(mv_size_parse("1X", &v), -EINVAL);
+	assert_int_equal(mv_size_parse("", &v), -EINVAL);
+	assert_int_equal(mv_size_parse("-1G", &v), -EINVAL);
+	assert_int_equal(mv_size_parse("1Gx", &v), -EINVAL);
+	assert_int_equal(mv_size_parse("99999999999T", &v), -ERANGE);
+	mv_size_format(GiB, buf, sizeof(buf));
 	assert_string_equal(buf, "1G");
-	ctl_format_size(384 * MiB, buf, sizeof(buf));
+	mv_size_format(384 * MiB, buf, sizeof(buf));
 	assert_string_equal(buf, "384M");
-	ctl_format_size(4097 * KiB, buf, sizeof(buf));
+	mv_size_format(4097 * KiB, buf, sizeof(buf));
 	assert_string_equal(buf, "4097K");
-	ctl_format_size(1000, buf, sizeof(buf));
+	mv_size_format(1000, buf, sizeof(buf));
 	assert_string_equal(buf, "1000");
-	ctl_format_size(0, buf, sizeof(buf));
+	mv_size_format(0, buf, sizeof(buf));
 	assert_string_equal(buf, "0");
 }
 
@@ -163,10 +163,102 @@ static void test_memdev_from_json_and_diagnose(void **state)
 	json_object_put(o);
 }
 
+/* memvisor-ctl's command line, now parsed here (it was strtoul/strtol in the tool). */
+static void test_parse_args(void **state)
+{
+	char *ok[] = {"memvisor-ctl", "--socket",  "/s", "resize", "1G",
+		      "--wait",	      "--timeout", "5",	 NULL};
+	char *raw[] = {"memvisor-ctl", "--socket", "/s", "--json", "{}", NULL};
+	char *bad1[] = {"memvisor-ctl", "--sock", "/s", "status", NULL};
+	char *bad2[] = {"memvisor-ctl", "--socket", "/s", "--json", "{}", "status", NULL};
+	char *bad3[] = {"memvisor-ctl", "status", NULL};
+	char *help[] = {"memvisor-ctl", "-h", NULL};
+	struct ctl_events e;
+	struct ctl_resize r;
+	struct ctl_args a;
+	char err[128];
+
+	assert_int_equal(ctl_parse_args(8, ok, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.sock, "/s");
+	assert_int_equal(a.cmd_argc, 5);
+	assert_string_equal(a.cmd_argv[0], "resize");
+	assert_int_equal(ctl_parse_resize(a.cmd_argc - 1, a.cmd_argv + 1, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.size, GiB);
+	assert_true(r.wait);
+	assert_int_equal(r.timeout_s, 5);
+	assert_int_equal(ctl_parse_args(5, raw, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.raw, "{}");
+	assert_int_equal(ctl_parse_args(4, bad1, &a, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "unknown option --sock");
+	assert_int_equal(ctl_parse_args(6, bad2, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(ctl_parse_args(2, bad3, &a, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--socket PATH missing");
+	assert_int_equal(ctl_parse_args(2, help, &a, err, sizeof(err)), 0);
+	assert_true(a.help);
+
+	/* --timeout: -5 used to wrap to 4294967291 s, 4294967297 to 1 s; both refused now. */
+	{
+		char *neg[] = {"1G", "--timeout", "-5", NULL};
+		char *wrap[] = {"1G", "--timeout", "4294967297", NULL};
+		char *zero[] = {"1G", "--timeout", "0", NULL};
+		char *two[] = {"1G", "2G", NULL};
+
+		assert_int_equal(ctl_parse_resize(3, neg, &r, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "--timeout -5"));
+		assert_int_equal(ctl_parse_resize(3, wrap, &r, err, sizeof(err)), -EINVAL);
+		assert_int_equal(ctl_parse_resize(3, zero, &r, err, sizeof(err)), -EINVAL);
+		assert_int_equal(ctl_parse_resize(2, two, &r, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, "resize: unexpected argument '2G'");
+		assert_int_equal(ctl_parse_resize(0, NULL, &r, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, "resize: SIZE missing");
+		/* Found by fuzz_ctl: an argument with a newline made a two-line message. */
+		{
+			char *nl[] = {"1\nG", NULL};
+
+			assert_int_equal(ctl_parse_resize(1, nl, &r, err, sizeof(err)), -EINVAL);
+			assert_string_equal(
+			    err,
+			    "resize 1\\x0aG: not a size (bytes, or a number with K, M, G or T)");
+		}
+	}
+	/* events --count abc used to mean "forever" (strtol gave 0). */
+	{
+		char *abc[] = {"--count", "abc", NULL};
+		char *fine[] = {"--count", "3", "--timeout", "0", NULL};
+
+		assert_int_equal(ctl_parse_events(2, abc, &e, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "--count abc"));
+		assert_int_equal(ctl_parse_events(4, fine, &e, err, sizeof(err)), 0);
+		assert_int_equal(e.count, 3);
+		assert_int_equal(e.timeout_s, 0);
+	}
+}
+
+/* query-memory-devices with a DIMM beside virtio-mem: resize plans only the virtio-mem device. */
+static void test_memdevs_skip_dimms(void **state)
+{
+	struct json_object *list = json_tokener_parse(
+	    "[{\"type\": \"dimm\", \"data\": {\"id\": \"d1\", \"addr\": 4294967296, "
+	    "\"size\": 1073741824, \"slot\": 0, \"node\": 0, \"memdev\": \"/objects/m1\", "
+	    "\"hotplugged\": true, \"hotpluggable\": true}}, "
+	    "{\"type\": \"virtio-mem\", \"data\": {\"id\": \"vm0\", \"size\": 0, "
+	    "\"max-size\": 1073741824, \"block-size\": 2097152, \"requested-size\": 0}}, "
+	    "{\"data\": {\"id\": \"typeless\"}}]");
+	struct ctl_memdev devs[4];
+
+	assert_non_null(list);
+	assert_int_equal(ctl_memdevs_from_list(list, devs, 4), 1);
+	assert_string_equal(devs[0].info.id, "vm0");
+	assert_int_equal(ctl_memdevs_from_list(list, devs, 0), 0);
+	json_object_put(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_memdevs_skip_dimms),
 	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_parse_args),
 	    cmocka_unit_test(test_plan_single_device_as_cloud_hypervisor),
 	    cmocka_unit_test(test_plan_zones_refused_without_spread),
 	    cmocka_unit_test(test_plan_spread),

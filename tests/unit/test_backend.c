@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "mem/backend.h"
 #include "mem/hostmem.h"
 #include "mem/layout.h"
@@ -399,6 +399,129 @@ static void test_private_file_discard(void **state)
 	backend_destroy(&b);
 }
 
+/*
+ * memory_restore_mode=cow: a range mapped privately from a snapshot file
+ * reads the file, writes stay ours, and a discard (a virtio-mem unplug)
+ * reads back ZEROS, not the file's pages: MADV_DONTNEED alone would bring
+ * them back.
+ */
+/*
+ * cow maps the file's data only: reading the holes of a tmpfs snapshot
+ * through the guest's memory allocates nothing in the file (mapping the
+ * whole range did: 4M of tmpfs per 4M of zero pages read).
+ */
+static void test_cow_maps_data_extents_only(void **state)
+{
+	char path[] = "/dev/shm/mv-test-cow-XXXXXX";
+	struct backend b;
+	struct zone_config *z;
+	struct stat st;
+	uint8_t *buf;
+	long sum = 0;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	if (fd < 0) {
+		skip(); /* no tmpfs at /dev/shm */
+		return;
+	}
+	unlink(path);
+	/* 8M: a 4K page of data, a 2M hole, 64K of data, the rest a hole. */
+	assert_int_equal(ftruncate(fd, 8 * MiB), 0);
+	buf = malloc(64 * 1024);
+	memset(buf, 0xcd, 64 * 1024);
+	assert_int_equal(pwrite(fd, buf, 4096, 0), 4096);
+	assert_int_equal(pwrite(fd, buf, 64 * 1024, 2 * MiB + 4096), 64 * 1024);
+	free(buf);
+	assert_int_equal(fstat(fd, &st), 0);
+	blkcnt_t before = st.st_blocks;
+
+	z = cfg_zone(2 * MiB);
+	z->hotplug_size = 8 * MiB;
+	z->block_size = 2 * MiB;
+	assert_int_equal(create(true, &b), 0);
+	assert_int_equal(backend_map_file_data(&b, 0, 8 * MiB, fd, 0), 0);
+	assert_true(b.file_private);
+	for (uint64_t i = 0; i < 8 * MiB; i += 4096)
+		sum += b.hva[i];
+	assert_int_equal(b.hva[0], 0xcd);
+	assert_int_equal(b.hva[2 * MiB + 4096], 0xcd);
+	assert_int_equal(b.hva[2 * MiB + 4096 + 64 * 1024 - 1], 0xcd);
+	assert_int_equal(b.hva[4096], 0);
+	assert_int_equal(b.hva[7 * MiB], 0);
+	assert_int_equal(sum, 0xcd * (1 + 16));
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_blocks, before);
+	assert_int_equal(backend_map_file_data(&b, 0, 8 * MiB, fd, 100), -EINVAL);
+	backend_destroy(&b);
+	close(fd);
+}
+
+static void test_cow_map_file_discard(void **state)
+{
+	char path[128];
+	struct backend b, m;
+	struct zone_config *z;
+	uint8_t c = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/snap", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	/* 8M at file offset 4K: the first 4M 0xab, the rest a hole. */
+	assert_int_equal(ftruncate(fd, 4096 + 8 * MiB), 0);
+	{
+		uint8_t *buf = malloc(4 * MiB);
+
+		memset(buf, 0xab, 4 * MiB);
+		assert_int_equal(pwrite(fd, buf, 4 * MiB, 4096), (ssize_t)(4 * MiB));
+		free(buf);
+	}
+	z = cfg_zone(2 * MiB);
+	z->hotplug_size = 8 * MiB;
+	z->block_size = 2 * MiB;
+	assert_int_equal(create(true, &b), 0);
+	assert_false(b.file_private);
+	assert_int_equal(backend_map_file(&b, 0, 8 * MiB, fd, 4096), 0);
+	assert_true(b.file_private);
+	assert_int_equal(b.hva[0], 0xab);
+	assert_int_equal(b.hva[4 * MiB - 1], 0xab);
+	assert_int_equal(b.hva[4 * MiB], 0); /* a hole: zero */
+	b.hva[1] = 0x11;		     /* private: the file keeps its byte */
+	assert_int_equal(pread(fd, &c, 1, 4097), 1);
+	assert_int_equal(c, 0xab);
+
+	/* Unplugged: zeros, whether the guest wrote the page or not. */
+	assert_int_equal(backend_discard(&b, 0, 2 * MiB), 0);
+	assert_int_equal(b.hva[1], 0);
+	assert_int_equal(b.hva[4096], 0);
+	assert_int_equal(b.hva[2 * MiB], 0xab); /* outside the discard: still the file's */
+	/* Plugged again and written: anonymous memory, the file untouched. */
+	memset(b.hva, 0x22, 2 * MiB);
+	assert_int_equal(b.hva[2 * MiB - 1], 0x22);
+	assert_int_equal(pread(fd, &c, 1, 4096), 1);
+	assert_int_equal(c, 0xab);
+	assert_int_equal(backend_discard(&b, 0, 2 * MiB), 0);
+	assert_int_equal(b.hva[5], 0);
+	/* Prefault of a cow range maps the file's pages without copying them. */
+	assert_int_equal(backend_prefault_read(&b, 2 * MiB, 2 * MiB, err, sizeof(err)), 0);
+	assert_int_equal(b.hva[2 * MiB], 0xab);
+
+	/* Checked: offsets 4K aligned, private 4K memory only. */
+	assert_int_equal(backend_map_file(&b, 0, 2 * MiB, fd, 100), -EINVAL);
+	assert_int_equal(backend_map_file(&b, 1, 4096, fd, 0), -EINVAL);
+	assert_int_equal(backend_map_file(&b, 0, 16 * MiB, fd, 0), -EINVAL);
+	backend_destroy(&b);
+	z = cfg_zone(4 * MiB);
+	z->shared = true;
+	assert_int_equal(create(false, &m), 0);
+	assert_int_equal(backend_map_file(&m, 0, 2 * MiB, fd, 4096), -EINVAL);
+	backend_destroy(&m);
+	close(fd);
+	unlink(path);
+}
+
 static void test_hotplug_region(void **state)
 {
 	struct backend b;
@@ -664,6 +787,8 @@ int main(void)
 	    cmocka_unit_test(test_file_error_leaves_nothing),
 	    cmocka_unit_test(test_dir_tmpfile),
 	    cmocka_unit_test(test_private_file_discard),
+	    cmocka_unit_test(test_cow_map_file_discard),
+	    cmocka_unit_test(test_cow_maps_data_extents_only),
 	    cmocka_unit_test(test_hotplug_region),
 	    cmocka_unit_test(test_prefault),
 	    cmocka_unit_test(test_mergeable),

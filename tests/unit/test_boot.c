@@ -400,6 +400,43 @@ static void test_load_fault_without_low_ram(void **state)
 	fake_gmem_free(&high);
 }
 
+/*
+ * Boot RAM made of adjacent ranges with separate host backing (two boot
+ * zones): a seam through the page tables and one through the initramfs
+ * load exactly as one flat range does.
+ */
+static void test_load_across_zone_seams(void **state)
+{
+	struct rig *r = *state;
+	const uint64_t seam[2] = {X86_BOOT_PML4 + 0x3800, RAM_SIZE - MiB_ / 2};
+	uint8_t *lo = calloc(1, seam[0]), *mid = calloc(1, seam[1] - seam[0]);
+	uint8_t *hi = calloc(1, RAM_SIZE - seam[1]), *flat = malloc(RAM_SIZE);
+	struct gmem m;
+	char err[256];
+	uint64_t entry;
+
+	assert_non_null(lo);
+	assert_non_null(mid);
+	assert_non_null(hi);
+	assert_non_null(flat);
+	assert_int_equal(gmem_init(&m), 0);
+	assert_int_equal(gmem_add(&m, 0, seam[0], lo), 0);
+	assert_int_equal(gmem_add(&m, seam[0], seam[1] - seam[0], mid), 0);
+	assert_int_equal(gmem_add(&m, seam[1], RAM_SIZE - seam[1], hi), 0);
+	assert_int_equal(x86_boot_load(&m, &r->b, &entry, err, sizeof(err)), 0);
+	assert_int_equal(load(r), 0);
+	assert_int_equal(entry, r->entry);
+	/* The initramfs really straddles the second seam. */
+	assert_true(get(r->g.buf + X86_BOOT_PARAMS + 0x218, 4) < seam[1]);
+	assert_int_equal(gmem_read(&m, 0, flat, RAM_SIZE), 0);
+	assert_memory_equal(flat, r->g.buf, RAM_SIZE);
+	gmem_destroy(&m);
+	free(lo);
+	free(mid);
+	free(hi);
+	free(flat);
+}
+
 static void test_load_bad_image(void **state)
 {
 	struct rig *r = *state;
@@ -420,7 +457,7 @@ int main(void)
 	    RIG_TEST(test_load_too_little_memory), RIG_TEST(test_load_cmdline_limits),
 	    RIG_TEST(test_load_e820_limit),	   RIG_TEST(test_page_tables),
 	    RIG_TEST(test_gdt_idt_reset_stub),	   RIG_TEST(test_load_fault_without_low_ram),
-	    RIG_TEST(test_load_bad_image),
+	    RIG_TEST(test_load_bad_image),	   RIG_TEST(test_load_across_zone_seams),
 	};
 
 	return cmocka_run_group_tests_name("boot", tests, NULL, NULL);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/bus.h"
-#include "core/util.h"
+#include "lib/util.h"
 
 /* Reads return id in every byte; accesses are recorded. */
 struct rec {

@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "lib/errbuf.h"
+#include "lib/size.h"
+
 static void test_parse_size(void **state)
 {
 	static const struct {
@@ -42,7 +45,7 @@ static void test_parse_size(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint64_t v = 12345;
-		int r = config_parse_size(cases[i].s, &v);
+		int r = mv_size_parse(cases[i].s, &v);
 
 		if (r != cases[i].r)
 			fail_msg("'%s': got %d want %d", cases[i].s, r, cases[i].r);
@@ -75,13 +78,13 @@ static void test_format_size(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint64_t back;
 
-		config_format_size(cases[i].v, buf, sizeof(buf));
+		mv_size_format(cases[i].v, buf, sizeof(buf));
 		assert_string_equal(buf, cases[i].s);
 		/* What we print, we parse back to the same value. */
-		assert_int_equal(config_parse_size(buf, &back), 0);
+		assert_int_equal(mv_size_parse(buf, &back), 0);
 		assert_true(back == cases[i].v);
 	}
-	config_format_size(3ULL << 30, buf, 2);
+	mv_size_format(3ULL << 30, buf, 2);
 	assert_string_equal(buf, "3");
 }
 
@@ -191,6 +194,53 @@ static void test_help_lists_every_name(void **state)
 	free(buf);
 }
 
+/* --restore: Cloud Hypervisor's keys; only --api-socket and --serial beside it. */
+static void test_restore_option(void **state)
+{
+	static const struct {
+		const char *line, *want;
+	} bad[] = {
+	    {"--restore prefault=on", "--restore: source_url=file:///<path> is needed"},
+	    {"--restore source_url=", "--restore: empty source_url"},
+	    {"--restore source_url=file:///s,resume=maybe",
+	     "--restore resume=maybe: expected on or off"},
+	    {"--restore source_url=file:///s,memory_restore_mode=fast",
+	     "--restore memory_restore_mode=fast: expected copy, cow or ondemand"},
+	    {"--restore source_url=file:///s,colour=red", "--restore: unknown key 'colour'"},
+	    {"--restore source_url=file:///s,prefault", "--restore prefault: expected key=value"},
+	    {"--restore source_url=file:///s --kernel /k",
+	     "--kernel cannot be combined with --restore (the configuration comes from the "
+	     "snapshot; only --api-socket and --serial may be given)"},
+	    {"--memory size=1G --restore source_url=file:///s", "--memory cannot be combined"},
+	};
+	unsigned int i;
+
+	assert_int_equal(parse_line("--restore source_url=file:///s/vm.snap --api-socket /a "
+				    "--serial off"),
+			 0);
+	assert_true(cfg->restore.given);
+	assert_string_equal(cfg->restore.source_url, "file:///s/vm.snap");
+	assert_int_equal(cfg->restore.prefault, -1);
+	assert_int_equal(cfg->restore.mode, RESTORE_COPY);
+	assert_false(cfg->restore.resume);
+	assert_string_equal(cfg->api_socket, "/a");
+	assert_int_equal(parse_line("--restore source_url=file:///s,prefault=on,"
+				    "memory_restore_mode=copy,resume=on"),
+			 0);
+	assert_int_equal(cfg->restore.prefault, 1);
+	assert_true(cfg->restore.resume);
+	assert_int_equal(parse_line("--restore source_url=file:///s,memory_restore_mode=cow"), 0);
+	assert_int_equal(cfg->restore.mode, RESTORE_COW);
+	assert_int_equal(parse_line("--restore source_url=file:///s,memory_restore_mode=ondemand"),
+			 0);
+	assert_int_equal(cfg->restore.mode, RESTORE_ONDEMAND);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse_line(bad[i].line), 0);
+		if (!strstr(err, bad[i].want))
+			fail_msg("%s: got '%s', want '%s'", bad[i].line, err, bad[i].want);
+	}
+}
+
 static void test_argv_errors(void **state)
 {
 	static const struct {
@@ -216,6 +266,15 @@ static void test_argv_errors(void **state)
 	    {"--api-socket path=", "--api-socket: empty path"},
 	    {"--memory=", "--memory: empty value"},
 	    {"--memory-zone=", "--memory-zone: empty value"},
+	    {"--balloon deflate_on_oom=on", "--balloon deflate_on_oom=on: size= is needed"},
+	    {"--balloon size=1G --balloon size=2G", "--balloon given twice"},
+	    {"--balloon size=1G,colour=red", "--balloon size=1G,colour=red: unknown key 'colour'"},
+	    {"--balloon size=1x", "--balloon size=1x: not a size"},
+	    {"--balloon size=1G,deflate_on_oom=yes", "--balloon deflate_on_oom=yes: expected on"},
+	    {"--balloon size=1G,statistics_polling_interval=-1",
+	     "--balloon statistics_polling_interval=-1: not a non-negative integer"},
+	    {"--balloon size=1G,id=a/b", "--balloon id=a/b: not an id"},
+	    {"--balloon", "--balloon needs a value"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -465,11 +524,8 @@ static void test_seed_examples(void **state)
 	expect_ok("--memory size=1G");
 	expect_ok("--memory size=1G,mergeable=on");
 	expect_ok("--memory size=1G,hotplug_method=acpi");
-	/* Parsed, then refused: ACPI hotplug is not implemented. */
-	assert_int_equal(parse_line("--kernel /k --memory size=1G,hotplug_size=1G"), 0);
-	expect_err("--memory size=1G,hotplug_size=1G",
-		   "--memory: hotplug_size=1G: ACPI memory hotplug is not supported yet; use "
-		   "hotplug_method=virtio-mem");
+	/* ACPI hotplug, the default: DIMMs. */
+	expect_ok("--memory size=1G,hotplug_size=1G");
 	expect_ok(
 	    "--memory size=1G,hotplug_method=virtio-mem,hotplug_size=1G,hotplugged_size=512M");
 	expect_ok("--memory size=1G,shared=on");
@@ -534,6 +590,28 @@ static void test_tables_consistent(void **state)
 	assert_int_equal(config_key_find(OPT_MEMORY, "id", 2), -1);
 }
 
+/* Issue 21 item 15: control characters in a value never split the error line. */
+static void test_error_escapes_control_chars(void **state)
+{
+	char *argv[] = {"memvisor", "--memory", "size=1\nG", NULL};
+	char *argv2[] = {"memvisor", "--memory", "size=1G,shared=\x1b[31mon\t\r\x7f", NULL};
+	char small[8];
+
+	assert_int_equal(parse_argv(3, argv), -EINVAL);
+	assert_null(strchr(err, '\n'));
+	assert_non_null(strstr(err, "--memory size=1\\nG"));
+	assert_int_equal(parse_argv(3, argv2), -EINVAL);
+	for (const char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fail_msg("raw control character %#x in '%s'", *p, err);
+	assert_non_null(strstr(err, "shared=\\x1b[31mon\\t\\r\\x7f"));
+	/* An escape that does not fit is left out whole, never cut. */
+	mv_escape_ctl(small, sizeof(small), "abcdef\n");
+	assert_string_equal(small, "abcdef");
+	mv_escape_ctl(small, sizeof(small), "abcde\n");
+	assert_string_equal(small, "abcde\\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +623,7 @@ int main(void)
 	    cmocka_unit_test(test_help_and_version),
 	    cmocka_unit_test(test_help_lists_every_name),
 	    cmocka_unit_test(test_argv_errors),
+	    cmocka_unit_test(test_restore_option),
 	    cmocka_unit_test(test_memory_every_key),
 	    cmocka_unit_test(test_zone_every_key),
 	    cmocka_unit_test(test_numa_every_key_and_list_form),
@@ -555,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_too_many),
 	    cmocka_unit_test(test_seed_examples),
 	    cmocka_unit_test(test_tables_consistent),
+	    cmocka_unit_test(test_error_escapes_control_chars),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, group_setup, group_teardown);

@@ -1,6 +1,9 @@
 /* Unit tests for config_validate: one test per rule, and normalization. */
 #include "test_config_util.h"
 
+#include "devices/pci.h"
+#include "mem/hotplug.h"
+
 #define VM "--memory size=0,hotplug_method=virtio-mem "
 
 static void test_kernel_required(void **state)
@@ -108,11 +111,50 @@ static void test_hotplugged_not_above_hotplug(void **state)
 		   "--memory-zone id=mem0: hotplugged_size (2G) exceeds hotplug_size (1G)");
 }
 
-static void test_acpi_hotplug_refused(void **state)
+static struct mv_config *validate_ok(const char *line)
 {
-	expect_err("--memory size=1G,hotplug_method=acpi,hotplug_size=1G",
-		   "--memory: hotplug_size=1G: ACPI memory hotplug is not supported yet; use "
-		   "hotplug_method=virtio-mem");
+	expect_ok(line);
+	return cfg;
+}
+
+/* ACPI hotplug (the default method): an area for DIMMs, no virtio-mem zone. */
+static void test_acpi_hotplug_dimm_area(void **state)
+{
+	struct mv_config *c = validate_ok("--memory size=1G,hotplug_size=4G");
+
+	assert_int_equal(c->dimm_area, 4ULL << 30);
+	assert_int_equal(c->dimm_slots, CONFIG_DIMM_MIN_SLOTS); /* 32 blocks: at least 64 slots */
+	assert_int_equal(c->nr_zones, 1);
+	assert_int_equal(c->zones[0].hotplug_size, 0);
+	assert_int_equal(c->zones[0].size, 1ULL << 30);
+	c = validate_ok("--memory size=1G,hotplug_method=acpi,hotplug_size=128M");
+	assert_int_equal(c->dimm_slots, CONFIG_DIMM_MIN_SLOTS);
+	c = validate_ok("--memory size=1G,hotplug_size=16G");
+	assert_int_equal(c->dimm_slots, 128); /* one per 128M */
+	/* The slot count stops at 256 (MP00..MPFF). */
+	c = validate_ok("--memory size=1G,hotplug_size=64G");
+	assert_int_equal(c->dimm_slots, CONFIG_DIMM_MAX_SLOTS);
+	c = validate_ok("--memory size=1G");
+	assert_int_equal(c->dimm_area, 0);
+	assert_int_equal(c->dimm_slots, 0);
+	c = validate_ok("--memory size=1G,hotplug_method=virtio-mem,hotplug_size=1G");
+	assert_int_equal(c->dimm_area, 0);
+	assert_int_equal(c->zones[0].hotplug_size, 1ULL << 30);
+}
+
+static void test_acpi_hotplug_refusals(void **state)
+{
+	expect_err("--memory size=1G,hotplug_size=100M",
+		   "--memory: hotplug_size=100M must be a multiple of 128M");
+	expect_err("--memory size=1G,hotplug_size=0", "--memory: hotplug_size=0 is invalid");
+	expect_err("--memory size=1G,hotplug_size=1G,block_size=2M",
+		   "--memory: block_size is a virtio-mem device option; not valid with "
+		   "hotplug_method=acpi");
+	expect_err("--memory size=1G,hotplug_size=1G,prealloc=on",
+		   "--memory: prealloc is a virtio-mem device option");
+	expect_err("--memory size=0 --memory-zone id=z0,size=1G,hotplug_size=1G",
+		   "--memory-zone id=z0: hotplug_size=1G needs --memory hotplug_method=virtio-mem "
+		   "(ACPI memory hotplug (DIMMs) is for plain --memory)");
 }
 
 static void test_zone_hotplug_needs_virtio_mem(void **state)
@@ -263,6 +305,97 @@ static void test_total_overflow(void **state)
 		   "--memory-zone: total guest memory overflows");
 	expect_err(VM "--memory-zone id=a,size=16777215T,hotplug_size=16777215T",
 		   "--memory-zone id=a: size plus hotplug_size overflows");
+}
+
+/* Issue 21 item 14: no more virtio-mem zones than PCI bus 0 has device slots for. */
+static void zones_line(char *buf, size_t len, unsigned int n, const char *extra)
+{
+	size_t o = (size_t)snprintf(buf, len, "%s%s--memory-zone", VM, extra);
+
+	for (unsigned int i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, len - o, " id=z%u,size=0,hotplug_size=128M", i);
+}
+
+static void test_vmem_zones_fit_the_pci_bus(void **state)
+{
+	char line[4096], want[128];
+
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS - 1, "");
+	expect_ok(line);
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS, "");
+	snprintf(want, sizeof(want), "--memory-zone: %u zones with hotplug_size", PCI_DEV_SLOTS);
+	expect_err(line, want);
+	snprintf(want, sizeof(want), "room for %u (%u device slots, one taken by virtio-rng)",
+		 PCI_DEV_SLOTS - 1, PCI_DEV_SLOTS);
+	expect_err(line, want);
+	/* Without virtio-rng the last slot is free. */
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS, "--rng off ");
+	expect_ok(line);
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS + 1, "--rng off ");
+	expect_err(line, "room for 31 (31 device slots)");
+	/* Zones without hotplug_size need no device. */
+	snprintf(line, sizeof(line), "%s--memory-zone", VM);
+	for (unsigned int i = 0; i < 40; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " id=z%u,size=2M", i);
+	expect_ok(line);
+}
+
+/*
+ * Issue 21 item 13: what validation accepts, hp_init accepts: the machine's
+ * plan (hp_plan_granules, with validation's budget) gives every region a
+ * granule that divides it.
+ */
+static void expect_plan_ok(const char *line)
+{
+	uint64_t sizes[CONFIG_MAX_ZONES], blocks[CONFIG_MAX_ZONES], gran[CONFIG_MAX_ZONES];
+	unsigned int n = 0;
+
+	expect_ok(line);
+	for (unsigned int i = 0; i < cfg->nr_zones; i++) {
+		if (!cfg->zones[i].hotplug_size)
+			continue;
+		sizes[n] = cfg->zones[i].hotplug_size;
+		blocks[n++] = cfg->zones[i].block_size;
+	}
+	assert_true(n > 0);
+	assert_int_equal(hp_plan_granules(sizes, blocks, n,
+					  HP_KVM_MAX_SLOTS - HP_SLOT_RESERVE - (cfg->nr_zones + 1),
+					  gran),
+			 0);
+	for (unsigned int i = 0; i < n; i++) {
+		struct hp_region r;
+
+		if (hp_init(&r, NULL, 4ULL << 30, sizes[i], blocks[i], gran[i], NULL, false))
+			fail_msg("'%s': region %u (%llu bytes) refuses granule %llu", line, i,
+				 (unsigned long long)sizes[i], (unsigned long long)gran[i]);
+		hp_destroy(&r);
+	}
+}
+
+static void test_hotplug_granule_divides(void **state)
+{
+	char line[4096];
+
+	expect_plan_ok("--memory size=512M,hotplug_method=virtio-mem,hotplug_size=384M");
+	expect_plan_ok("--memory size=512M,hotplug_method=virtio-mem,hotplug_size=384M,"
+		       "block_size=128M");
+	expect_plan_ok(VM "--memory-zone id=big,size=0,hotplug_size=4T id=small,size=512M,"
+			  "hotplug_size=384M");
+	/* Many zones: 29 of 384M beside a 4T one (30 devices and virtio-rng fill the bus). */
+	snprintf(line, sizeof(line), "%s--memory-zone id=big,size=1G,hotplug_size=4T", VM);
+	for (unsigned int i = 0; i < 29; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 " id=z%u,size=0,hotplug_size=%uM", i, 384 * (i % 3 + 1));
+	expect_plan_ok(line);
+	/* A size whose dividing granules need more slots than KVM has is refused here. */
+	expect_err("--memory size=1G,hotplug_method=virtio-mem,hotplug_size=4194176M",
+		   "--memory: hotplug_size=4194176M needs 32767 memory slots");
+	expect_err(VM "--memory-zone id=a,size=0,hotplug_size=2097024M "
+		      "id=b,size=1G,hotplug_size=2097024M id=c,size=0,hotplug_size=1G",
+		   "--memory-zone id=a: hotplug_size=2097024M needs 16383 memory slots");
+	expect_err(VM "--memory-zone id=a,size=0,hotplug_size=2097024M "
+		      "id=b,size=1G,hotplug_size=2097024M",
+		   "the virtio-mem regions need 32766");
 }
 
 static void test_cpus_rules(void **state)
@@ -424,6 +557,84 @@ static void test_no_leak_on_failure(void **state)
 	config_free(cfg);
 }
 
+static void test_balloon_rules(void **state)
+{
+	char line[4096];
+
+	expect_ok("--memory size=1G --balloon size=512M,deflate_on_oom=on,free_page_reporting=on,"
+		  "statistics_polling_interval=5,id=b1");
+	assert_true(cfg->balloon.given && cfg->balloon.size == 512ULL << 20);
+	assert_true(cfg->balloon.deflate_on_oom && cfg->balloon.free_page_reporting);
+	assert_int_equal(cfg->balloon.stats_interval, 5);
+	assert_string_equal(cfg->balloon.id, "b1");
+	expect_ok("--memory size=1G --balloon size=0");
+	assert_string_equal(cfg->balloon.id, "balloon0");
+	assert_false(cfg->balloon.deflate_on_oom || cfg->balloon.free_page_reporting);
+	expect_err("--memory size=1G --balloon size=1G",
+		   "--balloon: size=1G must be smaller than the boot RAM (1G)");
+	/* Boot RAM of every zone counts; virtio-mem memory does not. */
+	expect_ok(VM "--memory-zone id=a,size=512M id=b,size=512M,hotplug_size=1G "
+		     "--balloon size=768M");
+	expect_err(VM "--memory-zone id=a,size=256M,hotplug_size=1G --balloon size=512M",
+		   "smaller than the boot RAM (256M)");
+	expect_err("--memory size=1G --balloon size=1000",
+		   "--balloon: size=1000 is not a multiple of 4K");
+	expect_err("--memory size=1G --balloon size=0,id=mem0",
+		   "--balloon: id=mem0 is already the name of a memory zone");
+	/* The balloon takes a PCI slot beside virtio-rng. */
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS - 2, "--balloon size=0 ");
+	expect_ok(line);
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS - 1, "--balloon size=0 ");
+	expect_err(line, "two taken by virtio-rng and virtio-balloon");
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS - 1, "--rng off --balloon size=0 ");
+	expect_ok(line);
+	zones_line(line, sizeof(line), PCI_DEV_SLOTS, "--rng off --balloon size=0 ");
+	expect_err(line, "one taken by virtio-balloon");
+}
+
+#define AS_VM                                                                                      \
+	"--memory size=512M,hotplug_method=virtio-mem,hotplug_size=4G,hotplugged_size=512M "       \
+	"--balloon size=0,statistics_polling_interval=1 "
+
+static void test_autoscale_rules(void **state)
+{
+	expect_ok(AS_VM "--autoscale min=512M,max=4G");
+	assert_true(cfg->autoscale.given);
+	assert_true(cfg->autoscale.min == 512ULL << 20 && cfg->autoscale.max == 4ULL << 30);
+	assert_int_equal(cfg->autoscale.low, 20);
+	assert_int_equal(cfg->autoscale.high, 50);
+	assert_int_equal(cfg->autoscale.down_delay, 30);
+	assert_true(cfg->autoscale.up_step == 128ULL << 20);
+	expect_ok(AS_VM "--autoscale min=1G,max=4608M,low=10,high=90,up_step=256M,down_delay=0");
+	assert_int_equal(cfg->autoscale.low, 10);
+	assert_int_equal(cfg->autoscale.high, 90);
+	assert_int_equal(cfg->autoscale.down_delay, 0);
+	/* boot (512M) + hotplugged (512M) = 1G must lie in [min, max]. */
+	expect_err(AS_VM "--autoscale min=1025M,max=4G",
+		   "--autoscale: min=1025M is more than the memory the guest boots with (1G)");
+	expect_err(AS_VM "--autoscale min=512M,max=1023M",
+		   "--autoscale: max=1023M is less than the memory the guest boots with (1G)");
+	expect_err(AS_VM "--autoscale min=512M,max=5G",
+		   "--autoscale: max=5G is more than boot RAM "
+		   "plus the virtio-mem devices' size (4608M)");
+	expect_err(AS_VM "--autoscale min=512M,max=4G,low=50,high=50",
+		   "--autoscale: low=50 must be smaller than high=50");
+	expect_err(AS_VM "--autoscale min=512M,max=4G,low=0", "--autoscale: low=0 must be between");
+	expect_err(AS_VM "--autoscale min=512M,max=4G,high=100", "--autoscale: high=100 must be");
+	expect_err(AS_VM "--autoscale min=512M,max=4G,up_step=0", "--autoscale: up_step=0");
+	expect_err(AS_VM "--autoscale max=4G", "--autoscale max=4G: min= is needed");
+	expect_err(AS_VM "--autoscale min=512M,max=4G,grow=fast", "grow");
+	expect_err("--memory size=1G --balloon size=0,statistics_polling_interval=1 "
+		   "--autoscale min=512M,max=1G",
+		   "--autoscale needs a virtio-mem device");
+	expect_err("--memory size=512M,hotplug_method=virtio-mem,hotplug_size=1G "
+		   "--balloon size=0 --autoscale min=512M,max=1G",
+		   "--autoscale needs --balloon with statistics_polling_interval=");
+	expect_err("--memory size=512M,hotplug_method=virtio-mem,hotplug_size=1G "
+		   "--autoscale min=512M,max=1G",
+		   "--autoscale needs --balloon");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,7 +651,8 @@ int main(void)
 	    cmocka_unit_test(test_hotplugged_needs_hotplug_size),
 	    cmocka_unit_test(test_hotplugged_needs_virtio_mem),
 	    cmocka_unit_test(test_hotplugged_not_above_hotplug),
-	    cmocka_unit_test(test_acpi_hotplug_refused),
+	    cmocka_unit_test(test_acpi_hotplug_dimm_area),
+	    cmocka_unit_test(test_acpi_hotplug_refusals),
 	    cmocka_unit_test(test_zone_hotplug_needs_virtio_mem),
 	    cmocka_unit_test(test_zone_size0_needs_hotplug),
 	    cmocka_unit_test(test_device_keys_need_hotplug),
@@ -457,6 +669,8 @@ int main(void)
 	    cmocka_unit_test(test_hotplug_multiple_of_block),
 	    cmocka_unit_test(test_hotplug_multiple_of_128m),
 	    cmocka_unit_test(test_total_overflow),
+	    cmocka_unit_test(test_vmem_zones_fit_the_pci_bus),
+	    cmocka_unit_test(test_hotplug_granule_divides),
 	    cmocka_unit_test(test_cpus_rules),
 	    cmocka_unit_test(test_numa_id_rules),
 	    cmocka_unit_test(test_numa_zone_rules),
@@ -468,6 +682,8 @@ int main(void)
 	    cmocka_unit_test(test_normalize_zones_mergeable),
 	    cmocka_unit_test(test_failure_leaves_config_as_parsed),
 	    cmocka_unit_test(test_no_leak_on_failure),
+	    cmocka_unit_test(test_balloon_rules),
+	    cmocka_unit_test(test_autoscale_rules),
 	};
 
 	return cmocka_run_group_tests_name("config_validate", tests, group_setup, group_teardown);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "mem/hostmem.h"
 
 static void test_probes(void **state)
@@ -35,14 +35,14 @@ static void test_populate_parallel(void **state)
 
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(p != MAP_FAILED);
-	assert_int_equal(hostmem_populate_parallel(p, len, 4096, "t", &done, &off), 0);
+	assert_int_equal(hostmem_populate_parallel(p, len, 4096, true, "t", &done, &off), 0);
 	assert_int_equal(done, len);
 	assert_int_equal(off, 0);
 
 	/* A hole in the second 64M piece: that piece fails, the others are done. */
 	assert_int_equal(munmap(p + 100 * MiB, 4096), 0);
 	done = 0;
-	assert_int_equal(hostmem_populate_parallel(p, len, 4096, "t", &done, &off), -ENOMEM);
+	assert_int_equal(hostmem_populate_parallel(p, len, 4096, true, "t", &done, &off), -ENOMEM);
 	assert_int_equal(off, 64 * MiB);
 	assert_true(done <= len - 64 * MiB);
 	munmap(p, len);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "mem/layout.h"
 
 static struct mv_config cfg;
@@ -285,6 +285,51 @@ static void test_overflow_above_2_46(void **state)
 	assert_int_equal(layout_build(&cfg, &lay, err, sizeof(err)), -ERANGE);
 }
 
+/* The ACPI DIMM area: above RAM, above 4 GiB, 1 GiB aligned, never in e820. */
+static void test_dimm_area(void **state)
+{
+	cfg_reset();
+	zone("mem0", 1ULL << 30);
+	cfg.dimm_area = 4ULL << 30;
+	assert_int_equal(layout_build(&cfg, &lay, err, sizeof(err)), 0);
+	assert_int_equal(lay.dimm_gpa, 4ULL << 30);
+	assert_int_equal(lay.dimm_size, 4ULL << 30);
+	assert_int_equal(lay.end, 8ULL << 30);
+	for (unsigned int i = 0; i < lay.nr_e820; i++)
+		assert_true(lay.e820[i].addr + lay.e820[i].size <= lay.dimm_gpa);
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		assert_non_null(f);
+		layout_format_mtree(&lay, &cfg, f);
+		fclose(f);
+		assert_non_null(strstr(text,
+				       "0000000100000000-00000001ffffffff (prio 0, container): "
+				       "dimm-area\n"));
+		free(text);
+	}
+	/* 3.5G of RAM ends at 4.5G (above the hole): the area starts at 5G. */
+	cfg_reset();
+	zone("mem0", 3584ULL << 20);
+	cfg.dimm_area = 128ULL << 20;
+	assert_int_equal(layout_build(&cfg, &lay, err, sizeof(err)), 0);
+	assert_true(lay.dimm_gpa >= lay.ram_end);
+	assert_int_equal(lay.dimm_gpa % (1ULL << 30), 0);
+	/* No area, no DIMM range. */
+	cfg_reset();
+	zone("mem0", 1ULL << 30);
+	assert_int_equal(layout_build(&cfg, &lay, err, sizeof(err)), 0);
+	assert_int_equal(lay.dimm_gpa | lay.dimm_size, 0);
+	/* Beyond 2^46: refused, naming the option. */
+	cfg_reset();
+	zone("mem0", 1ULL << 30);
+	cfg.dimm_area = 1ULL << 46;
+	assert_int_equal(layout_build(&cfg, &lay, err, sizeof(err)), -ERANGE);
+	assert_non_null(strstr(err, "hotplug_size"));
+}
+
 static void test_tiny_and_bad_configs(void **state)
 {
 	struct zone_config *z;
@@ -353,6 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_many_zones),
 	    cmocka_unit_test(test_hugepage_zone_alignment),
 	    cmocka_unit_test(test_overflow_above_2_46),
+	    cmocka_unit_test(test_dimm_area),
 	    cmocka_unit_test(test_tiny_and_bad_configs),
 	    cmocka_unit_test(test_mtree),
 	};

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
-#include "core/util.h"
+#include "lib/util.h"
 
 struct watcher {
 	struct loop_watch w;

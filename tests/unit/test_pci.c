@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "devices/pci.h"
 
 struct fake_host {
@@ -34,9 +34,10 @@ static const struct pci_host_ops fake_ops = {
 /* A device whose BAR reads return the BAR index in every byte. */
 struct tdev {
 	struct pci_dev pci;
-	unsigned int reads, writes, moves;
+	unsigned int reads, writes, moves, masters;
 	unsigned int last_bar;
-	uint64_t last_off, moved_old, moved_new;
+	uint64_t last_off, moved_new;
+	bool moved_on, master;
 };
 
 static void tdev_bar_read(struct pci_dev *d, unsigned int bar, uint64_t off, void *data,
@@ -60,20 +61,29 @@ static void tdev_bar_write(struct pci_dev *d, unsigned int bar, uint64_t off, co
 	t->last_off = off;
 }
 
-static void tdev_bar_moved(struct pci_dev *d, unsigned int bar, uint64_t old, uint64_t addr)
+static void tdev_bar_decode(struct pci_dev *d, unsigned int bar, bool on, uint64_t addr)
 {
 	struct tdev *t = container_of(d, struct tdev, pci);
 
 	t->moves++;
 	t->last_bar = bar;
-	t->moved_old = old;
+	t->moved_on = on;
 	t->moved_new = addr;
+}
+
+static void tdev_bus_master(struct pci_dev *d, bool on)
+{
+	struct tdev *t = container_of(d, struct tdev, pci);
+
+	t->masters++;
+	t->master = on;
 }
 
 static const struct pci_dev_ops tdev_ops = {
     .bar_read = tdev_bar_read,
     .bar_write = tdev_bar_write,
-    .bar_moved = tdev_bar_moved,
+    .bar_decode = tdev_bar_decode,
+    .bus_master = tdev_bus_master,
 };
 
 struct rig {
@@ -233,8 +243,10 @@ static void test_add_device_and_bars(void **state)
 	assert_int_equal(conf1_read(r, 0, 1, 0x14, 4), 0);
 	assert_int_equal(conf1_read(r, 0, 1, 0x18, 4), 0xC0004000);
 	assert_int_equal(t->moves, 2);
-	assert_int_equal(t->moved_old, 0);
+	assert_true(t->moved_on);
 	assert_int_equal(t->moved_new, 0xC0004000);
+	/* Firmware state: memory decode on, bus master off. */
+	assert_int_equal(conf1_read(r, 0, 1, 0x04, 2), 0x0002);
 	/* MMIO reaches the device with BAR-relative offsets. */
 	assert_int_equal(mmio_read32(r, 0xC0000010, &claimed), 0xB0B0B0B0);
 	assert_true(claimed);
@@ -259,16 +271,33 @@ static void test_bar_sizing(void **state)
 
 	pci_dev_set_bar(&t->pci, 0, 0x4000);
 	pci_host_add(&r->host.h, &t->pci);
-	/* __pci_read_base(): save, write ~0, read the size mask, restore. */
+	/* __pci_read_base(): decode off, save, write ~0, read the size mask, restore, decode on. */
+	conf1_write(r, 1, 0x04, 2, 0x0000);
+	assert_int_equal(t->moves, 2);
+	assert_false(t->moved_on);
 	conf1_write(r, 1, 0x10, 4, 0xFFFFFFFF);
 	assert_int_equal(conf1_read(r, 0, 1, 0x10, 4), 0xFFFFC000); /* 32-bit memory, 16 KiB */
-	mmio_read32(r, 0xC0000000, &claimed);
-	assert_true(claimed); /* still decoded during sizing */
 	conf1_write(r, 1, 0x10, 4, 0xC0000000);
 	assert_int_equal(conf1_read(r, 0, 1, 0x10, 4), 0xC0000000);
 	mmio_read32(r, 0xC0000000, &claimed);
+	assert_false(claimed);
+	assert_int_equal(t->moves, 2); /* nothing decoded meanwhile: nothing to tell */
+	conf1_write(r, 1, 0x04, 2, 0x0002);
+	mmio_read32(r, 0xC0000000, &claimed);
 	assert_true(claimed);
-	assert_int_equal(t->moves, 1);
+	assert_int_equal(t->moves, 3);
+	assert_true(t->moved_on);
+	assert_int_equal(t->moved_new, 0xC0000000);
+	/* Sized with decode left on: the BAR is at the mask, outside the window, until restored. */
+	conf1_write(r, 1, 0x10, 4, 0xFFFFFFFF);
+	mmio_read32(r, 0xC0000000, &claimed);
+	assert_false(claimed);
+	assert_false(t->moved_on);
+	conf1_write(r, 1, 0x10, 4, 0xC0000000);
+	mmio_read32(r, 0xC0000000, &claimed);
+	assert_true(claimed);
+	assert_true(t->moved_on);
+	assert_int_equal(t->moves, 5);
 	/* An unimplemented BAR sizes to 0. */
 	conf1_write(r, 1, 0x14, 4, 0xFFFFFFFF);
 	assert_int_equal(conf1_read(r, 0, 1, 0x14, 4), 0);
@@ -286,7 +315,7 @@ static void test_bar_move(void **state)
 	/* Move BAR0 (low bits of the written value are ignored). */
 	conf1_write(r, 1, 0x10, 4, 0xC0100123);
 	assert_int_equal(conf1_read(r, 0, 1, 0x10, 4), 0xC0100000);
-	assert_int_equal(t->moved_old, 0xC0000000);
+	assert_true(t->moved_on);
 	assert_int_equal(t->moved_new, 0xC0100000);
 	mmio_read32(r, 0xC0000000, &claimed);
 	assert_false(claimed);
@@ -299,6 +328,7 @@ static void test_bar_move(void **state)
 	assert_int_equal(mmio_read32(r, 0xC0001000, &claimed), 0xB1B1B1B1);
 	mmio_read32(r, 0xC0100000, &claimed);
 	assert_false(claimed);
+	assert_false(t->moved_on);
 	/* Outside the window: recorded, not decoded. */
 	conf1_write(r, 1, 0x10, 4, 0x10000000);
 	assert_int_equal(conf1_read(r, 0, 1, 0x10, 4), 0x10000000);
@@ -311,6 +341,48 @@ static void test_bar_move(void **state)
 	/* Partial BAR writes are ignored. */
 	conf1_write(r, 1, 0x10, 2, 0x0000);
 	assert_int_equal(conf1_read(r, 0, 1, 0x10, 4), 0xDFFFF000);
+}
+
+/* Command bits 1 and 2: decode follows bit 1 for every BAR; bit 2 is told to the device. */
+static void test_command_decode_and_bus_master(void **state)
+{
+	struct rig *r = *state;
+	struct tdev *t = &r->dev;
+	bool claimed;
+
+	pci_dev_set_bar(&t->pci, 0, 0x1000);
+	pci_dev_set_bar(&t->pci, 3, 0x2000);
+	pci_host_add(&r->host.h, &t->pci);
+	assert_int_equal(t->moves, 2);
+	assert_int_equal(t->masters, 0);
+	conf1_write(r, 1, 0x04, 2, 0x0000);
+	assert_int_equal(t->moves, 4);
+	assert_false(t->moved_on);
+	mmio_read32(r, 0xC0000000, &claimed);
+	assert_false(claimed);
+	mmio_read32(r, 0xC0002000, &claimed);
+	assert_false(claimed);
+	assert_false(bus_write(&r->mmio, 0xC0002000, "\1\2\3\4", 4));
+	assert_int_equal(t->writes, 0);
+	assert_int_equal(r->mmio.nr, 0);
+	/* BARs still read back as programmed. */
+	assert_int_equal(conf1_read(r, 0, 1, 0x1C, 4), 0xC0002000);
+	/* Bus master alone: decode stays off, the device hears of bit 2 only. */
+	conf1_write(r, 1, 0x04, 2, 0x0004);
+	assert_int_equal(t->moves, 4);
+	assert_int_equal(t->masters, 1);
+	assert_true(t->master);
+	assert_true(pci_dev_bus_master(&t->pci));
+	conf1_write(r, 1, 0x04, 2, 0x0006);
+	assert_int_equal(t->moves, 6);
+	assert_int_equal(t->masters, 1); /* unchanged bit: not told again */
+	assert_int_equal(mmio_read32(r, 0xC0002004, &claimed), 0xB3B3B3B3);
+	assert_true(claimed);
+	conf1_write(r, 1, 0x04, 1, 0x02);
+	assert_int_equal(t->masters, 2);
+	assert_false(t->master);
+	assert_false(pci_dev_bus_master(&t->pci));
+	assert_int_equal(r->mmio.nr, 2);
 }
 
 static void test_capabilities(void **state)
@@ -415,7 +487,8 @@ static void test_slots_and_gsis(void **state)
 	unsigned int i;
 
 	assert_non_null(devs);
-	for (i = 1; i < PCI_MAX_SLOTS; i++) {
+	/* PCI_DEV_SLOTS is what validation counts devices against: exactly that many fit. */
+	for (i = 1; i <= PCI_DEV_SLOTS; i++) {
 		pci_dev_init(&devs[i], &tdev_ops, "n", 0x1AF4, 0x1000 + i, 0xFF0000, 0, 0, 0);
 		assert_int_equal(pci_host_add(&r->host.h, &devs[i]), 0);
 		assert_int_equal(devs[i].slot, i);
@@ -463,6 +536,7 @@ int main(void)
 	    T(test_add_device_and_bars),
 	    T(test_bar_sizing),
 	    T(test_bar_move),
+	    T(test_command_decode_and_bus_master),
 	    T(test_capabilities),
 	    T(test_capability_fills_config_space),
 	    T(test_header_write_masks),

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "acpi/acpi.h"
-#include "core/util.h"
+#include "lib/util.h"
 #include "devices/power.h"
 
 struct fake_events {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "api/qmp.h"
-#include "core/util.h"
+#include "lib/util.h"
 
 #define GREETING                                                                                   \
 	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}, "          \
@@ -299,6 +299,73 @@ static void test_events_only_after_negotiation(void **state)
 	t_free(t);
 }
 
+/* Asserts the session's output is one error line naming `why`, then clears it. */
+static void t_expect_parse_error(struct tsess *t, const char *why)
+{
+	const char *out = api_buf_str(&t->s.out);
+
+	assert_non_null(strstr(out, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON "
+				    "parse error, "));
+	assert_non_null(strstr(out, why));
+	assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out)); /* one line */
+	api_buf_consume(&t->s.out, t->s.out.len);
+}
+
+/* Issue 21 item 11: what QEMU's parser refuses is refused, and no reply is invalid JSON. */
+static void test_refuses_what_is_not_json(void **state)
+{
+	static const char *const nonfinite[] = {"NaN", "Infinity", "-Infinity",
+						"nan", "1e999",	   "-1e400"};
+	struct tsess *t = t_new(true);
+	char req[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(nonfinite); i++) {
+		snprintf(req, sizeof(req), "{\"execute\": \"void\", \"id\": %s}\n", nonfinite[i]);
+		t_feed(t, req);
+		t_expect_parse_error(t, "NaN, Infinity");
+	}
+	/* \u0000 in a value or in a key: refused, not cut. */
+	t_feed(t, "{\"execute\": \"void\", \"id\": \"a\\u0000b\"}");
+	t_expect_parse_error(t, "\\\\u0000 is not supported");
+	t_feed(t, "{\"execute\": \"void\", \"arguments\": {\"a\\u0000b\": 1}}");
+	t_expect_parse_error(t, "\\\\u0000 is not supported");
+	t_feed(t, "{\"execute\": \"vo\\u0000id\"}");
+	t_expect_parse_error(t, "\\\\u0000 is not supported");
+	/* Single-quoted strings (json-c and QEMU take them) are strings to the checks too. */
+	t_feed(t, "{'execute': 'void', 'id': '\\\"\\u0000\\\"', 'x\\u0000': 1}");
+	t_expect_parse_error(t, "\\\\u0000 is not supported");
+	t_feed(t, "{'execute': 'void', 'id': '\x01'}");
+	t_expect_parse_error(t, "control character");
+	/* Integers json-c would clamp to 64 bits. */
+	t_feed(t, "{\"execute\": \"void\", \"id\": 18446744073709551616}");
+	t_expect_parse_error(t, "integer out of range");
+	t_feed(t, "{\"execute\": \"void\", \"id\": -9223372036854775809}");
+	t_expect_parse_error(t, "integer out of range");
+	t_feed(t, "{\"execute\": \"void\", \"id\": [123456789012345678901234567890]}");
+	t_expect_parse_error(t, "integer out of range");
+	/* Invalid UTF-8 (a stray byte, an overlong NUL, a surrogate) and raw control bytes. */
+	t_feed(t, "{\"execute\": \"void\", \"id\": \"\xff\"}");
+	t_expect_parse_error(t, "UTF-8");
+	t_feed(t, "{\"execute\": \"void\", \"id\": \"\xc0\x80\"}");
+	t_expect_parse_error(t, "UTF-8");
+	t_feed(t, "{\"execute\": \"void\", \"arguments\": {\"\xed\xa0\x80\": 1}}");
+	t_expect_parse_error(t, "UTF-8");
+	t_feed(t, "{\"execute\": \"void\", \"id\": \"a\x01z\"}");
+	t_expect_parse_error(t, "control character");
+	assert_int_equal(t->executed, 0);
+	/* The edges are fine, and come back exactly. */
+	t_feed(t, "{\"execute\": \"void\", \"id\": [18446744073709551615, -9223372036854775808, "
+		  "0.5, 1e300, -0, \"\\u00e9\xc3\xa9\\n\"]}");
+	t_expect(t, "{\"return\": {}, \"id\": [18446744073709551615, -9223372036854775808, 0.5, "
+		    "1.0000000000000001e+300, 0, \"\xc3\xa9\xc3\xa9\\n\"]}\r\n");
+	/* Decimal numbers are not integers: any size is a double. */
+	t_feed(t, "{\"execute\": \"void\", \"id\": 123456789012345678901234567890.0}");
+	t_expect(t, "{\"return\": {}, \"id\": 1.2345678901234568e+29}\r\n");
+	assert_int_equal(t->executed, 2);
+	t_free(t);
+}
+
 static void test_scan(void **state)
 {
 	struct qmp_scan sc;
@@ -320,6 +387,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_greeting_and_negotiation),
+	    cmocka_unit_test(test_refuses_what_is_not_json),
 	    cmocka_unit_test(test_capabilities_arguments),
 	    cmocka_unit_test(test_id_echo_any_type),
 	    cmocka_unit_test(test_split_at_every_byte),

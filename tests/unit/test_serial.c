@@ -6,11 +6,14 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 #include "devices/serial.h"
 
 #define RBR 0
@@ -64,7 +67,8 @@ struct rig {
 	int in[2];  /* host input written to in[1] */
 };
 
-static struct rig *rig_new(bool with_input)
+/* out_flags: the output pipe's flags (O_NONBLOCK, or 0 for a blocking pipe as stdout is). */
+static struct rig *rig_new_out(bool with_input, int out_flags)
 {
 	struct rig *r = calloc(1, sizeof(*r));
 
@@ -73,7 +77,7 @@ static struct rig *rig_new(bool with_input)
 	assert_int_equal(loop_init(&r->loop), 0);
 	r->irq.sink.set = fake_irq_set;
 	r->events.ev.post = fake_post;
-	assert_int_equal(pipe2(r->out, O_NONBLOCK), 0);
+	assert_int_equal(pipe2(r->out, out_flags), 0);
 	r->in[0] = r->in[1] = -1;
 	if (with_input)
 		assert_int_equal(pipe2(r->in, O_NONBLOCK), 0);
@@ -81,6 +85,11 @@ static struct rig *rig_new(bool with_input)
 	    serial_init(&r->s, &r->pio, &r->loop, &r->irq.sink, &r->events.ev, r->in[0], r->out[1]),
 	    0);
 	return r;
+}
+
+static struct rig *rig_new(bool with_input)
+{
+	return rig_new_out(with_input, O_NONBLOCK);
 }
 
 static void rig_free(struct rig *r)
@@ -118,10 +127,14 @@ static unsigned int edges(struct rig *r)
 	return r->irq.edges[SERIAL_IRQ];
 }
 
-/* What the guest has written so far (non-blocking). */
+/* What the guest has written so far (non-blocking), once the loop has drained the UART. */
 static size_t drain_out(struct rig *r, char *buf, size_t cap)
 {
-	ssize_t n = read(r->out[0], buf, cap);
+	ssize_t n;
+
+	while (loop_run_once(&r->loop, 0) > 0)
+		;
+	n = read(r->out[0], buf, cap);
 
 	return n < 0 ? 0 : (size_t)n;
 }
@@ -226,7 +239,9 @@ static void test_output_discarded_without_fd(void **state)
 {
 	struct rig *r = rig_new(false);
 
-	r->s.out_fd = -1;
+	serial_destroy(&r->s, &r->pio);
+	assert_int_equal(serial_init(&r->s, &r->pio, &r->loop, &r->irq.sink, &r->events.ev, -1, -1),
+			 0);
 	wr(r, IER, 0x02);
 	wr(r, RBR, 'q');
 	assert_int_equal(edges(r), 2);
@@ -513,6 +528,123 @@ static void test_input_eof(void **state)
 	rig_free(r);
 }
 
+/* A guest writing the UART from a vCPU thread while nobody reads the output. */
+struct writer {
+	struct rig *r;
+	size_t n;
+};
+
+static void *writer_main(void *p)
+{
+	struct writer *w = p;
+
+	for (size_t i = 0; i < w->n; i++) {
+		uint8_t c = 'a' + i % 26;
+
+		bus_write(&w->r->pio, SERIAL_PORT + RBR, &c, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Issue 21 item 3: with stdout a blocking pipe that nobody drains, the
+ * vCPU's THR writes return at once (the ring takes what it can, the rest is
+ * dropped and counted), and output resumes once the reader catches up.
+ */
+static void test_stalled_output_never_blocks_the_vcpu(void **state)
+{
+	struct rig *r = rig_new_out(false, 0);
+	struct writer w = {.r = r, .n = 3 * 1024 * 1024};
+	size_t got = 0, pipe_cap;
+	struct timespec deadline;
+	pthread_t t;
+	uint64_t dropped;
+	char *buf = malloc(SERIAL_TX_RING + 1);
+	int ret;
+
+	assert_non_null(buf);
+	/* The shared descriptor (a shell's terminal, stdout's pipe) stays blocking. */
+	assert_int_equal(fcntl(r->out[1], F_GETFL) & O_NONBLOCK, 0);
+	signal(SIGPIPE, SIG_IGN); /* as memvisor: a closed reader is EPIPE */
+	assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	ret = pthread_timedjoin_np(t, NULL, &deadline);
+	if (ret) {
+		close(r->out[0]); /* the blocked write() ends with EPIPE */
+		pthread_join(t, NULL);
+		r->out[0] = open("/dev/null", O_RDONLY);
+		fail_msg("a THR write blocked the vCPU on a stalled output (%d)", ret);
+	}
+	/* The loop drains into the pipe until it is full; the rest waits in the ring. */
+	pipe_cap = (size_t)fcntl(r->out[0], F_GETPIPE_SZ);
+	while (loop_run_once(&r->loop, 0) > 0)
+		;
+	dropped = serial_tx_dropped(&r->s);
+	assert_true(dropped >= w.n - SERIAL_TX_RING - pipe_cap);
+	assert_true(dropped <= w.n - SERIAL_TX_RING);
+	/* The reader comes back: every byte kept arrives, in order, then output resumes. */
+	assert_int_equal(fcntl(r->out[0], F_SETFL, O_NONBLOCK), 0);
+	for (int spins = 0; spins < 10000 && got < w.n - dropped; spins++) {
+		ssize_t n = read(r->out[0], buf, SERIAL_TX_RING);
+
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != (char)('a' + (got + (size_t)i) % 26))
+				fail_msg("byte %zu is '%c'", got + (size_t)i, buf[i]);
+		if (n > 0)
+			got += (size_t)n;
+		loop_run_once(&r->loop, 0);
+	}
+	assert_int_equal(got, w.n - dropped);
+	wr(r, RBR, '!');
+	assert_int_equal(drain_out(r, buf, 16), 1);
+	assert_int_equal(buf[0], '!');
+	assert_int_equal(serial_tx_dropped(&r->s), dropped);
+	free(buf);
+	rig_free(r);
+}
+
+/* A reader that goes away: output is dropped and counted, the loop does not spin. */
+static void test_output_reader_gone(void **state)
+{
+	struct rig *r = rig_new_out(false, 0);
+	int n = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	close(r->out[0]);
+	r->out[0] = open("/dev/null", O_RDONLY);
+	wr(r, RBR, 'a');
+	wr(r, RBR, 'b');
+	while (loop_run_once(&r->loop, 0) > 0 && n < 100)
+		n++;
+	assert_true(n < 100);
+	assert_int_equal(serial_tx_dropped(&r->s), 2);
+	rig_free(r);
+}
+
+/* The loop drains while a vCPU writes (run under ThreadSanitizer too): nothing lost uncounted. */
+static void test_output_drained_while_written(void **state)
+{
+	struct rig *r = rig_new(false);
+	struct writer w = {.r = r, .n = 1024 * 1024};
+	size_t got = 0;
+	char buf[65536];
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
+	for (int spins = 0; spins < 2000000 && got + serial_tx_dropped(&r->s) < w.n; spins++) {
+		ssize_t n;
+
+		loop_run_once(&r->loop, 1);
+		n = read(r->out[0], buf, sizeof(buf));
+		if (n > 0)
+			got += (size_t)n;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(got + serial_tx_dropped(&r->s), w.n);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +665,9 @@ int main(void)
 	    cmocka_unit_test(test_ctrl_a_escape),
 	    cmocka_unit_test(test_input_flow_control),
 	    cmocka_unit_test(test_input_eof),
+	    cmocka_unit_test(test_stalled_output_never_blocks_the_vcpu),
+	    cmocka_unit_test(test_output_reader_gone),
+	    cmocka_unit_test(test_output_drained_while_written),
 	};
 
 	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);

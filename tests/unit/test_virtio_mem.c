@@ -9,9 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#include "core/log.h"
+#include "lib/log.h"
+#include "lib/trace.h"
 #include "virtio/mem.h"
 #include "virtio/pci.h"
 #include "virtio_test.h"
@@ -36,6 +40,9 @@ struct fix {
 	bool host[NBLK];
 	unsigned int plug_calls, unplug_calls;
 	int fail_plug, fail_unplug;
+	/* size_changed: how often, and the committed state it could see */
+	unsigned int changed_calls;
+	uint64_t changed_plugged, changed_host;
 };
 
 static struct fix *host_fix(struct vmem *m)
@@ -71,9 +78,23 @@ static int host_unplug(struct vmem *m, uint64_t off, uint64_t len)
 	return f->fail_unplug ? f->fail_unplug : host_apply(f, off, len, false);
 }
 
+/* What a VMM reporting the change right now would report (lock held: no vmem_get_info). */
+static void host_size_changed(struct vmem *m)
+{
+	struct fix *f = host_fix(m);
+	unsigned int i;
+
+	f->changed_calls++;
+	f->changed_plugged = m->st.plugged_size;
+	f->changed_host = 0;
+	for (i = 0; i < NBLK; i++)
+		f->changed_host += f->host[i] ? BS : 0;
+}
+
 static const struct vmem_host_ops host_ops = {
     .plug = host_plug,
     .unplug = host_unplug,
+    .size_changed = host_size_changed,
 };
 
 static uint64_t rd(struct fix *f, uint64_t off, uint32_t len)
@@ -96,22 +117,15 @@ static uint64_t cfg64(struct fix *f, uint32_t off)
 							   << 32;
 }
 
+/* As Linux's virtio_pci_probe: reset, then the shared bring-up with one queue. */
 static void driver_init(struct fix *f, uint32_t features_lo)
 {
-	wr(f, VIRTIO_PCI_STATUS, 1, 0);
-	wr(f, VIRTIO_PCI_STATUS, 1, 3);
-	wr(f, VIRTIO_PCI_GFSELECT, 4, 0);
-	wr(f, VIRTIO_PCI_GF, 4, features_lo);
-	wr(f, VIRTIO_PCI_GFSELECT, 4, 1);
-	wr(f, VIRTIO_PCI_GF, 4, 1);
-	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
+	struct vdrv_queue q;
+
+	vdrv_reset(&f->fp, &f->vp);
 	vqd_init(&f->d, &f->fm, MEM_GPA, VMEM_QUEUE_SIZE);
-	wr(f, VIRTIO_PCI_Q_SELECT, 2, 0);
-	wr(f, VIRTIO_PCI_Q_DESC, 4, f->d.desc);
-	wr(f, VIRTIO_PCI_Q_DRIVER, 4, f->d.avail);
-	wr(f, VIRTIO_PCI_Q_DEVICE, 4, f->d.used);
-	wr(f, VIRTIO_PCI_Q_ENABLE, 2, 1);
-	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8 | 4);
+	q = vdrv_queue_of(&f->d, 0);
+	vdrv_bring_up(&f->fp, &f->vp, VDRV_VERSION_1 | features_lo, &q, 1);
 	rd(f, VIRTIO_PCI_ISR_OFF, 1);
 }
 
@@ -345,6 +359,63 @@ static void test_host_failure_busy(void **state)
 	assert_int_equal(info.plug_refused, 1);
 	assert_int_equal(info.discard_failures, 2);
 	assert_false(needs_reset(f));
+}
+
+/* The file's text, then tracing off and the file removed. */
+static char *trace_stop(const char *path)
+{
+	static char text[8192];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, text, sizeof(text) - 1);
+	assert_true(n >= 0);
+	text[n] = '\0';
+	close(fd);
+	assert_int_equal(trace_setup(NULL, NULL, NULL, 0), 0);
+	unlink(path);
+	return text;
+}
+
+/* MEMVISOR_TRACE=vmem: one line per request with its answer and why. */
+static void test_trace_requests(void **state)
+{
+	struct fix *f = *state;
+	char path[] = "/tmp/mv-vmem-trace-XXXXXX", err[200];
+	int fd = mkstemp(path);
+	const char *t;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(trace_setup("vmem", path, err, sizeof(err)), 0);
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR, 2, NULL), VMEM_RESP_ACK);
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR + 2 * BS, 31, NULL), VMEM_RESP_NACK);
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR + 4096, 1, NULL), VMEM_RESP_ERROR);
+	assert_int_equal(req(f, VMEM_REQ_UNPLUG, ADDR + 2 * BS, 1, NULL), VMEM_RESP_ERROR);
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR, 1, NULL), VMEM_RESP_ERROR);
+	f->fail_unplug = -EIO;
+	assert_int_equal(req(f, VMEM_REQ_UNPLUG, ADDR, 1, NULL), VMEM_RESP_BUSY);
+	t = trace_stop(path);
+	/* Tracing off: nothing more is written (the file is gone, the call must not fail). */
+	assert_int_equal(req(f, VMEM_REQ_STATE, ADDR, 1, NULL), VMEM_RESP_ACK);
+
+	assert_non_null(strstr(t,
+			       " vmem dev=vmem@0x100000000 req=PLUG addr=0x100000000 nb_blocks=2 "
+			       "resp=ACK err=0 plugged=0x400000 requested=0x4000000 "
+			       "usable=0x14000000\n"));
+	assert_non_null(
+	    strstr(t, " req=PLUG addr=0x100400000 nb_blocks=31 resp=NACK "
+		      "why=plugged+request-exceeds-requested-size err=0 plugged=0x400000"));
+	assert_non_null(strstr(t, " req=PLUG addr=0x100001000 nb_blocks=1 resp=ERROR "
+				  "why=range-misaligned-or-outside-usable-region err=0"));
+	assert_non_null(strstr(t, " req=UNPLUG addr=0x100400000 nb_blocks=1 resp=ERROR "
+				  "why=some-block-not-plugged err=0"));
+	assert_non_null(strstr(t, " req=PLUG addr=0x100000000 nb_blocks=1 resp=ERROR "
+				  "why=some-block-already-plugged err=0"));
+	assert_non_null(strstr(t, " req=UNPLUG addr=0x100000000 nb_blocks=1 resp=BUSY "
+				  "why=host-unplug-failed err=-5 plugged=0x400000"));
+	assert_null(strstr(t, "req=STATE"));
 }
 
 static void test_unplug_all(void **state)
@@ -612,6 +683,44 @@ static void test_batch(void **state)
 	assert_int_equal(cfg64(f, 0x28), 4 * BS);
 }
 
+/*
+ * The size change is reported once per request that changed the plugged
+ * size, after the bitmap and the config the driver reads were committed,
+ * and never for requests that changed nothing.
+ */
+static void test_size_change_after_commit(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR, 4, NULL), VMEM_RESP_ACK);
+	assert_int_equal(f->changed_calls, 1);
+	assert_int_equal(f->changed_plugged, 8 * MiB);
+	assert_int_equal(f->changed_host, 8 * MiB);
+	/* Nothing changed: no report. */
+	assert_int_equal(req(f, VMEM_REQ_STATE, ADDR, 4, NULL), VMEM_RESP_ACK);
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR, 40, NULL), VMEM_RESP_NACK);
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR, 1, NULL), VMEM_RESP_ERROR);
+	f->fail_plug = -ENOMEM;
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR + 8 * BS, 1, NULL), VMEM_RESP_BUSY);
+	f->fail_plug = 0;
+	assert_int_equal(f->changed_calls, 1);
+	assert_int_equal(req(f, VMEM_REQ_UNPLUG, ADDR + BS, 2, NULL), VMEM_RESP_ACK);
+	assert_int_equal(f->changed_calls, 2);
+	assert_int_equal(f->changed_plugged, 4 * MiB);
+	assert_int_equal(f->changed_host, 4 * MiB);
+	assert_int_equal(req(f, VMEM_REQ_UNPLUG_ALL, 0, 0, NULL), VMEM_RESP_ACK);
+	assert_int_equal(f->changed_calls, 3);
+	assert_int_equal(f->changed_plugged, 0);
+	assert_int_equal(f->changed_host, 0);
+	/* A system reset that unplugs reports it; one with nothing plugged does not. */
+	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR, 1, NULL), VMEM_RESP_ACK);
+	assert_int_equal(vmem_system_reset(&f->m), 0);
+	assert_int_equal(f->changed_calls, 5);
+	assert_int_equal(f->changed_plugged, 0);
+	assert_int_equal(vmem_system_reset(&f->m), 0);
+	assert_int_equal(f->changed_calls, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +730,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nack_beyond_requested, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_host_failure_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unplug_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_requested, setup, teardown),
 	    cmocka_unit_test(test_init_validation),
@@ -634,6 +744,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_loop_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_and_split_buffers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_size_change_after_commit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,7 @@
 
 #include "core/loop.h"
 
-#include "core/log.h"
+#include "lib/log.h"
 #include "virtio/pci.h"
 #include "virtio/virtio.h"
 #include "virtio_test.h"
@@ -193,26 +193,21 @@ static void test_features(void **state)
 	assert_int_equal(rd(f, VIRTIO_PCI_GF, 4), 1 << 3);
 }
 
-static void setup_queue(struct fix *f, uint16_t q)
+/* PCI command register: memory decode (bit 1), bus master (bit 2). */
+static void command(struct fix *f, uint16_t v)
 {
-	wr(f, VIRTIO_PCI_Q_SELECT, 2, q);
-	wr(f, VIRTIO_PCI_Q_SIZE, 2, 8);
-	wr(f, VIRTIO_PCI_Q_DESC, 4, MEM_GPA);
-	wr(f, VIRTIO_PCI_Q_DESC + 4, 4, 0);
-	wr(f, VIRTIO_PCI_Q_DRIVER, 4, MEM_GPA + 0x1000);
-	wr(f, VIRTIO_PCI_Q_DEVICE, 4, MEM_GPA + 0x2000);
-	wr(f, VIRTIO_PCI_Q_ENABLE, 2, 1);
+	pci_cfg_write(&f->fp.h, f->vp.pci.slot, 0, 0x04, 2, v);
 }
 
+/* As Linux's virtio_pci_probe: the shared bring-up with both queues, 8 entries each. */
 static void driver_ok(struct fix *f)
 {
-	wr(f, VIRTIO_PCI_STATUS, 1, 3);
-	wr(f, VIRTIO_PCI_GFSELECT, 4, 1);
-	wr(f, VIRTIO_PCI_GF, 4, 1);
-	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8);
-	setup_queue(f, 0);
-	setup_queue(f, 1);
-	wr(f, VIRTIO_PCI_STATUS, 1, 3 | 8 | 4);
+	const struct vdrv_queue q[] = {
+	    {0, 8, MEM_GPA, MEM_GPA + 0x1000, MEM_GPA + 0x2000},
+	    {1, 8, MEM_GPA, MEM_GPA + 0x1000, MEM_GPA + 0x2000},
+	};
+
+	vdrv_bring_up(&f->fp, &f->vp, VDRV_VERSION_1, q, 2);
 }
 
 static void test_queue_setup(void **state)
@@ -305,6 +300,131 @@ static void test_config_generation_and_isr(void **state)
 	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
 }
 
+/* Config offset of the VIRTIO_PCI_CAP_PCI_CFG capability. */
+static unsigned int pci_cfg_cap(struct fix *f)
+{
+	unsigned int p;
+
+	for (p = cfg(f, 0x34, 1); p; p = cfg(f, p + 1, 1))
+		if (cfg(f, p + 3, 1) == 5)
+			return p;
+	fail_msg("no PCI_CFG capability");
+	return 0;
+}
+
+static void cfgw(struct fix *f, unsigned int off, unsigned int len, uint32_t v)
+{
+	pci_cfg_write(&f->fp.h, f->vp.pci.slot, 0, off, len, v);
+}
+
+/* Point the window: cap.bar, cap.offset, cap.length (4.1.4.9). */
+static unsigned int window(struct fix *f, uint8_t bar, uint32_t off, uint32_t len)
+{
+	unsigned int c = pci_cfg_cap(f);
+
+	cfgw(f, c + 4, 1, bar);
+	cfgw(f, c + 8, 4, off);
+	cfgw(f, c + 12, 4, len);
+	return c + 16; /* pci_cfg_data */
+}
+
+/* The PCI_CFG window reaches BAR0 exactly as MMIO does, even with decode off. */
+static void test_pci_cfg_window(void **state)
+{
+	struct fix *f = *state;
+	unsigned int data, c = pci_cfg_cap(f);
+
+	/* Only bar, offset, length and the data are the driver's to write. */
+	cfgw(f, c, 4, 0xFFFFFFFF);
+	cfgw(f, c + 5, 2, 0xFFFF);
+	assert_int_equal(cfg(f, c + 3, 1), 5);
+	assert_int_equal(cfg(f, c + 2, 1), 20);
+	assert_int_equal(cfg(f, c + 5, 1), 0);
+	/* A common-config field, read in 2 and in 4 bytes. */
+	data = window(f, 0, VIRTIO_PCI_NUM_QUEUES, 2);
+	assert_int_equal(cfg(f, data, 2), 2);
+	assert_int_equal(cfg(f, c + 8, 4), VIRTIO_PCI_NUM_QUEUES);
+	assert_int_equal(cfg(f, c + 12, 4), 2);
+	window(f, 0, VIRTIO_PCI_DF, 4);
+	assert_int_equal(cfg(f, data, 4), 1 << 3);
+	/* A byte read of the data still performs the whole access and shows its first byte. */
+	window(f, 0, VIRTIO_PCI_DEVICE_OFF + 4, 4);
+	assert_int_equal(cfg(f, data, 1), 0x55);
+	assert_int_equal(cfg(f, data + 1, 2), 0x7766);
+	/* Device status written through it, read back over MMIO and through it. */
+	command(f, 0x0000);
+	window(f, 0, VIRTIO_PCI_STATUS, 1);
+	cfgw(f, data, 1, 3);
+	assert_int_equal(f->t.vdev.status, 3);
+	assert_int_equal(cfg(f, data, 1), 3);
+	command(f, 0x0002);
+	assert_int_equal(rd(f, VIRTIO_PCI_STATUS, 1), 3);
+	/* ISR through the window: read-to-clear as on MMIO. */
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_config(&f->t.vdev);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+	window(f, 0, VIRTIO_PCI_ISR_OFF, 1);
+	assert_int_equal(cfg(f, data, 1), VIRTIO_PCI_ISR_CONFIG);
+	assert_int_equal(f->fp.level[f->vp.pci.gsi], 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+}
+
+static void test_pci_cfg_window_notify(void **state)
+{
+	struct fix *f = *state;
+	unsigned int data;
+
+	driver_ok(f);
+	data = window(f, 0, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT, 2);
+	cfgw(f, data, 2, 1);
+	assert_int_equal(f->t.notified[1], 1);
+	assert_int_equal(f->t.notified[0], 0);
+	/* A 4-byte write to the data with a 2-byte window: one notify. */
+	window(f, 0, VIRTIO_PCI_NOTIFY_OFF, 2);
+	cfgw(f, data, 4, 0);
+	assert_int_equal(f->t.notified[0], 1);
+}
+
+/* Invalid windows reach nothing: the data bytes are only stored and read back. */
+static void test_pci_cfg_window_invalid(void **state)
+{
+	static const struct {
+		uint8_t bar;
+		uint32_t off, len;
+	} bad[] = {
+	    {1, VIRTIO_PCI_STATUS, 1},	       /* no BAR1 */
+	    {0xFF, VIRTIO_PCI_STATUS, 1},      /* reserved bar value */
+	    {0, VIRTIO_PCI_STATUS, 0},	       /* length 0 */
+	    {0, VIRTIO_PCI_STATUS, 3},	       /* not 1, 2 or 4 */
+	    {0, VIRTIO_PCI_STATUS, 8},	       /* wider than the data field */
+	    {0, VIRTIO_PCI_STATUS - 2, 4},     /* 4 bytes, only 2-aligned */
+	    {0, VIRTIO_PCI_NUM_QUEUES + 1, 2}, /* misaligned */
+	    {0, VIRTIO_PCI_BAR_SIZE, 1},       /* past the BAR */
+	    {0, VIRTIO_PCI_BAR_SIZE - 2, 4},   /* straddles the end */
+	    {0, 0xFFFFFFFC, 4},		       /* far past, would wrap in 32 bits */
+	};
+	struct fix *f = *state;
+	unsigned int i, data;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pthread_mutex_lock(&f->t.vdev.lock);
+		virtio_dev_notify_config(&f->t.vdev);
+		pthread_mutex_unlock(&f->t.vdev.lock);
+		data = window(f, bad[i].bar, bad[i].off, bad[i].len);
+		cfgw(f, data, 4, 0xDEADBE0F);
+		assert_int_equal(cfg(f, data, 4), 0xDEADBE0F);
+		assert_int_equal(f->t.vdev.status, 0);
+		/* Pointed at the ISR: an invalid window must not clear it. */
+		window(f, bad[i].bar, VIRTIO_PCI_ISR_OFF + (bad[i].off - VIRTIO_PCI_STATUS),
+		       bad[i].len);
+		cfg(f, data, 4);
+		assert_int_equal(f->vp.isr, VIRTIO_PCI_ISR_CONFIG);
+		assert_int_equal(f->t.resets, 0);
+	}
+	/* Config space past the capability is untouched. */
+	assert_int_equal(rd(f, VIRTIO_PCI_NUM_QUEUES, 2), 2);
+}
+
 static void test_notify_mmio_and_used_irq(void **state)
 {
 	struct fix *f = *state;
@@ -386,8 +506,10 @@ static void test_any_offset_any_width(void **state)
 struct kvm_like {
 	struct fake_pci fp;
 	uint64_t ioev_addr[4];
+	uint32_t ioev_len[4];
 	int ioev_fd[4];
 	unsigned int nioev;
+	bool no_any_length; /* an old KVM: length 0 refused */
 	int irqfd, resample;
 };
 
@@ -396,16 +518,21 @@ static int kl_ioeventfd(struct pci_host *h, uint64_t addr, uint32_t len, int fd,
 	struct kvm_like *k = container_of(h, struct kvm_like, fp.h);
 	unsigned int i;
 
-	assert_int_equal(len, 2);
+	assert_true(len == 0 || len == 2);
 	if (assign) {
+		if (len == 0 && k->no_any_length)
+			return -EINVAL;
 		assert_true(k->nioev < 4);
 		k->ioev_addr[k->nioev] = addr;
+		k->ioev_len[k->nioev] = len;
 		k->ioev_fd[k->nioev++] = fd;
 		return 0;
 	}
+	/* KVM deassigns only an exact match, length included. */
 	for (i = 0; i < k->nioev; i++)
-		if (k->ioev_addr[i] == addr && k->ioev_fd[i] == fd) {
+		if (k->ioev_addr[i] == addr && k->ioev_fd[i] == fd && k->ioev_len[i] == len) {
 			k->ioev_addr[i] = k->ioev_addr[--k->nioev];
+			k->ioev_len[i] = k->ioev_len[k->nioev];
 			k->ioev_fd[i] = k->ioev_fd[k->nioev];
 			return 0;
 		}
@@ -450,6 +577,7 @@ static void test_ioeventfd_irqfd(void **state)
 	fake_pci_init(&k.fp);
 	k.fp.h.ops = &ops;
 	k.nioev = 0;
+	k.no_any_length = false;
 	assert_int_equal(loop_init(&l), 0);
 	assert_int_equal(virtio_dev_init(&t.vdev, &tdev_ops, &fm.map, 0), 0);
 	assert_int_equal(virtio_pci_init(&vp, &t.vdev, &k.fp.h, &l, "vtest"), 0);
@@ -458,8 +586,12 @@ static void test_ioeventfd_irqfd(void **state)
 	assert_int_equal(k.nioev, 2);
 	assert_int_equal(k.ioev_addr[0], bar + VIRTIO_PCI_NOTIFY_OFF);
 	assert_int_equal(k.ioev_addr[1], bar + VIRTIO_PCI_NOTIFY_OFF + 4);
+	/* Any width: a 1- or 4-byte notify must not exit to the vCPU's MMIO path. */
+	assert_int_equal(k.ioev_len[0], 0);
+	assert_int_equal(k.ioev_len[1], 0);
 
-	/* "KVM" signals queue 1's eventfd: the loop serves it after DRIVER_OK. */
+	/* "KVM" signals queue 1's eventfd: the loop serves it after DRIVER_OK and bus master. */
+	pci_cfg_write(&k.fp.h, vp.pci.slot, 0, 0x04, 1, 0x06);
 	pthread_mutex_lock(&t.vdev.lock);
 	t.vdev.status = 0xF;
 	t.vdev.vqs[1].enabled = true;
@@ -498,6 +630,283 @@ static void test_ioeventfd_irqfd(void **state)
 	fake_gmem_free(&fm);
 }
 
+/* A kvm_like host with one test device on it, for the BAR and command tests. */
+struct kfix {
+	struct kvm_like k;
+	struct fake_gmem fm;
+	struct tdev t;
+	struct virtio_pci vp;
+	struct loop l;
+	uint64_t bar;
+};
+
+static void kfix_init(struct kfix *x)
+{
+	static const struct pci_host_ops ops = {
+	    .set_irq = fake_pci_set_irq,
+	    .ioeventfd = kl_ioeventfd,
+	    .irqfd = kl_irqfd,
+	};
+
+	memset(x, 0, sizeof(*x));
+	mv_log_set_quiet(true);
+	fake_gmem_init(&x->fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init(&x->k.fp);
+	x->k.fp.h.ops = &ops;
+	assert_int_equal(loop_init(&x->l), 0);
+	assert_int_equal(virtio_dev_init(&x->t.vdev, &tdev_ops, &x->fm.map, 0), 0);
+	assert_int_equal(virtio_pci_init(&x->vp, &x->t.vdev, &x->k.fp.h, &x->l, "vtest"), 0);
+	x->bar = x->vp.pci.bars[0].addr;
+}
+
+static void kfix_free(struct kfix *x)
+{
+	virtio_pci_destroy(&x->vp);
+	assert_int_equal(x->k.nioev, 0);
+	virtio_dev_destroy(&x->t.vdev);
+	loop_destroy(&x->l);
+	fake_pci_free(&x->k.fp);
+	fake_gmem_free(&x->fm);
+}
+
+static void kcfg_write(struct kfix *x, unsigned int off, unsigned int len, uint32_t v)
+{
+	pci_cfg_write(&x->k.fp.h, x->vp.pci.slot, 0, off, len, v);
+}
+
+/* Both notify ioeventfds registered, at this BAR base. */
+static void assert_ioev_at(struct kfix *x, uint64_t bar)
+{
+	assert_int_equal(x->k.nioev, 2);
+	assert_true(x->k.ioev_addr[0] == bar + VIRTIO_PCI_NOTIFY_OFF ||
+		    x->k.ioev_addr[1] == bar + VIRTIO_PCI_NOTIFY_OFF);
+	assert_true(x->k.ioev_addr[0] == bar + VIRTIO_PCI_NOTIFY_OFF + 4 ||
+		    x->k.ioev_addr[1] == bar + VIRTIO_PCI_NOTIFY_OFF + 4);
+}
+
+static bool bar_claimed(struct kfix *x, uint64_t addr)
+{
+	uint32_t v;
+
+	return bus_read(&x->k.fp.mmio, addr + VIRTIO_PCI_NUM_QUEUES, &v, 2);
+}
+
+/* Command bit 1 off: the BAR answers nothing and no ioeventfd is left behind. */
+static void test_memory_decode_gates_bar_and_ioeventfds(void **state)
+{
+	struct kfix x;
+
+	kfix_init(&x);
+	/* memvisor assigned BAR0 as firmware does, with decode on. */
+	assert_int_equal(pci_cfg_read(&x.k.fp.h, x.vp.pci.slot, 0, 0x04, 2) & 2, 2);
+	assert_ioev_at(&x, x.bar);
+	assert_true(bar_claimed(&x, x.bar));
+	kcfg_write(&x, 0x04, 2, 0x0000);
+	assert_int_equal(x.k.nioev, 0);
+	assert_false(bar_claimed(&x, x.bar));
+	/* A byte write to the command register counts as much. */
+	kcfg_write(&x, 0x04, 1, 0x02);
+	assert_ioev_at(&x, x.bar);
+	assert_true(bar_claimed(&x, x.bar));
+	kcfg_write(&x, 0x04, 1, 0x00);
+	assert_int_equal(x.k.nioev, 0);
+	/* Moved while decode is off: nothing registers until it is on again, then at the new place.
+	 */
+	kcfg_write(&x, 0x10, 4, (uint32_t)(x.bar + 0x40000));
+	assert_int_equal(x.k.nioev, 0);
+	assert_false(bar_claimed(&x, x.bar + 0x40000));
+	kcfg_write(&x, 0x04, 2, 0x0006);
+	assert_ioev_at(&x, x.bar + 0x40000);
+	assert_true(bar_claimed(&x, x.bar + 0x40000));
+	assert_false(bar_claimed(&x, x.bar));
+	kfix_free(&x);
+}
+
+/* Sizing and moves out of the window take the ioeventfds along. */
+static void test_bar_sizing_and_moves_move_ioeventfds(void **state)
+{
+	struct kfix x;
+
+	kfix_init(&x);
+	/* Sizing with decode left on: the BAR sits at the size mask, outside the window. */
+	kcfg_write(&x, 0x10, 4, 0xFFFFFFFF);
+	assert_int_equal(pci_cfg_read(&x.k.fp.h, x.vp.pci.slot, 0, 0x10, 4),
+			 (uint32_t) ~(VIRTIO_PCI_BAR_SIZE - 1));
+	assert_int_equal(x.k.nioev, 0);
+	assert_false(bar_claimed(&x, x.bar));
+	kcfg_write(&x, 0x10, 4, (uint32_t)x.bar);
+	assert_ioev_at(&x, x.bar);
+	/* Linux's __pci_read_base order: decode off, size, restore, decode on. */
+	kcfg_write(&x, 0x04, 2, 0x0000);
+	kcfg_write(&x, 0x10, 4, 0xFFFFFFFF);
+	kcfg_write(&x, 0x10, 4, (uint32_t)x.bar);
+	assert_int_equal(x.k.nioev, 0);
+	kcfg_write(&x, 0x04, 2, 0x0002);
+	assert_ioev_at(&x, x.bar);
+	/* Out of the window: not decoded, nothing left at the old address. */
+	kcfg_write(&x, 0x10, 4, 0x10000000);
+	assert_int_equal(x.k.nioev, 0);
+	assert_false(bar_claimed(&x, x.bar));
+	kcfg_write(&x, 0x10, 4, (uint32_t)(x.bar + 0x8000));
+	assert_ioev_at(&x, x.bar + 0x8000);
+	kfix_free(&x);
+}
+
+/* Serve whatever the loop has ready, without waiting for more. */
+static void kfix_drain(struct kfix *x)
+{
+	while (loop_run_once(&x->l, 0) > 0)
+		;
+}
+
+/*
+ * Bus master off: no queue is touched; what was notified meanwhile is handed
+ * to the loop when it is back on (the command register is written on a vCPU
+ * thread, which serves no queue itself).
+ */
+static void test_bus_master_defers_queue_work(void **state)
+{
+	struct kfix x;
+	uint64_t one = 1;
+	uint64_t v;
+
+	kfix_init(&x);
+	pthread_mutex_lock(&x.t.vdev.lock);
+	x.t.vdev.status = 0xF;
+	x.t.vdev.vqs[0].enabled = x.t.vdev.vqs[1].enabled = true;
+	pthread_mutex_unlock(&x.t.vdev.lock);
+	/* Firmware state: bus master off. An MMIO notify and an ioeventfd kick wait. */
+	assert_int_equal(pci_cfg_read(&x.k.fp.h, x.vp.pci.slot, 0, 0x04, 2) & 4, 0);
+	v = 0;
+	assert_true(bus_write(&x.k.fp.mmio, x.bar + VIRTIO_PCI_NOTIFY_OFF, &v, 2));
+	assert_int_equal(write(x.k.ioev_fd[1], &one, 8), 8);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 0);
+	assert_int_equal(x.t.notified[1], 0);
+	kcfg_write(&x, 0x04, 2, 0x0006);
+	assert_int_equal(x.t.notified[0], 0); /* not on the writer's thread */
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 1);
+	assert_int_equal(x.t.notified[1], 1);
+	/* On: served by the loop; setting it again replays nothing. */
+	assert_true(bus_write(&x.k.fp.mmio, x.bar + VIRTIO_PCI_NOTIFY_OFF, &v, 2));
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 2);
+	kcfg_write(&x, 0x04, 2, 0x0006);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 2);
+	/* Off again, then a virtio reset: what was pending is dropped with the queues. */
+	kcfg_write(&x, 0x04, 2, 0x0002);
+	assert_true(bus_write(&x.k.fp.mmio, x.bar + VIRTIO_PCI_NOTIFY_OFF, &v, 2));
+	kfix_drain(&x);
+	v = 0;
+	assert_true(bus_write(&x.k.fp.mmio, x.bar + VIRTIO_PCI_STATUS, &v, 1));
+	kcfg_write(&x, 0x04, 2, 0x0006);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 2);
+	kfix_free(&x);
+}
+
+/*
+ * A paused VM's device serves no queue: a kick (ioeventfd or the loop's own
+ * kick_later) is consumed and deferred; resuming hands it to the loop once.
+ * Bus master off and pause are independent: both must allow it.
+ */
+static void test_pause_defers_queue_work(void **state)
+{
+	struct kfix x;
+	uint64_t one = 1, v = 0;
+
+	kfix_init(&x);
+	kcfg_write(&x, 0x04, 2, 0x0006);
+	pthread_mutex_lock(&x.t.vdev.lock);
+	x.t.vdev.status = 0xF;
+	x.t.vdev.vqs[0].enabled = x.t.vdev.vqs[1].enabled = true;
+	pthread_mutex_unlock(&x.t.vdev.lock);
+	virtio_pci_set_paused(&x.vp, true);
+	assert_int_equal(write(x.k.ioev_fd[1], &one, 8), 8);
+	assert_true(bus_write(&x.k.fp.mmio, x.bar + VIRTIO_PCI_NOTIFY_OFF, &v, 2));
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 0);
+	assert_int_equal(x.t.notified[1], 0);
+	/* Resumed: served by the loop, not by the caller, and once. */
+	virtio_pci_set_paused(&x.vp, false);
+	assert_int_equal(x.t.notified[1], 0);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[0], 1);
+	assert_int_equal(x.t.notified[1], 1);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[1], 1);
+	/* Paused with bus master off: resuming alone serves nothing; bus master on does. */
+	virtio_pci_set_paused(&x.vp, true);
+	assert_int_equal(write(x.k.ioev_fd[1], &one, 8), 8);
+	kfix_drain(&x);
+	kcfg_write(&x, 0x04, 2, 0x0002);
+	virtio_pci_set_paused(&x.vp, false);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[1], 1);
+	kcfg_write(&x, 0x04, 2, 0x0006);
+	kfix_drain(&x);
+	assert_int_equal(x.t.notified[1], 2);
+	kfix_free(&x);
+}
+
+/*
+ * With a loop, a notify write on the MMIO path (any width, any offset in
+ * the queue's slot) only signals the queue's eventfd: nothing is served on
+ * the writing (vCPU) thread, the loop serves it. A host that refuses
+ * length-0 ioeventfds gets the driver's 2-byte width registered instead.
+ */
+static void test_mmio_notify_forwarded(void **state)
+{
+	static const struct pci_host_ops ops = {
+	    .set_irq = fake_pci_set_irq,
+	    .ioeventfd = kl_ioeventfd,
+	};
+	static const uint32_t widths[] = {1, 2, 4};
+	struct kvm_like k;
+	struct fake_gmem fm;
+	struct tdev t = {0};
+	struct virtio_pci vp;
+	struct loop l;
+	uint64_t bar, v = 0;
+	unsigned int i;
+
+	fake_gmem_init(&fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init(&k.fp);
+	k.fp.h.ops = &ops;
+	k.nioev = 0;
+	k.no_any_length = true;
+	assert_int_equal(loop_init(&l), 0);
+	assert_int_equal(virtio_dev_init(&t.vdev, &tdev_ops, &fm.map, 0), 0);
+	assert_int_equal(virtio_pci_init(&vp, &t.vdev, &k.fp.h, &l, "vtest"), 0);
+	bar = vp.pci.bars[0].addr;
+	assert_int_equal(k.nioev, 2);
+	assert_int_equal(k.ioev_len[0], 2);
+	pci_cfg_write(&k.fp.h, vp.pci.slot, 0, 0x04, 2, 0x0006); /* pci_set_master() */
+	pthread_mutex_lock(&t.vdev.lock);
+	t.vdev.status = 0xF;
+	t.vdev.vqs[0].enabled = t.vdev.vqs[1].enabled = true;
+	pthread_mutex_unlock(&t.vdev.lock);
+	for (i = 0; i < 3; i++) {
+		assert_true(bus_write(&k.fp.mmio, bar + VIRTIO_PCI_NOTIFY_OFF + 4, &v, widths[i]));
+		assert_int_equal(t.notified[1], i);
+		assert_int_equal(loop_run_once(&l, 1000), 1);
+		assert_int_equal(t.notified[1], i + 1);
+	}
+	/* Inside queue 0's slot, not at its start: still queue 0, still forwarded. */
+	assert_true(bus_write(&k.fp.mmio, bar + VIRTIO_PCI_NOTIFY_OFF + 1, &v, 1));
+	assert_int_equal(t.notified[0], 0);
+	assert_int_equal(loop_run_once(&l, 1000), 1);
+	assert_int_equal(t.notified[0], 1);
+	virtio_pci_destroy(&vp);
+	assert_int_equal(k.nioev, 0);
+	virtio_dev_destroy(&t.vdev);
+	loop_destroy(&l);
+	fake_pci_free(&k.fp);
+	fake_gmem_free(&fm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,9 +916,17 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_generation_and_isr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_mmio_and_used_irq, setup, teardown),
+	    cmocka_unit_test(test_pause_defers_queue_work),
+	    cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_cfg_window_notify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_cfg_window_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_needs_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_any_offset_any_width, setup, teardown),
 	    cmocka_unit_test(test_ioeventfd_irqfd),
+	    cmocka_unit_test(test_mmio_notify_forwarded),
+	    cmocka_unit_test(test_memory_decode_gates_bar_and_ioeventfds),
+	    cmocka_unit_test(test_bar_sizing_and_moves_move_ioeventfds),
+	    cmocka_unit_test(test_bus_master_defers_queue_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "core/log.h"
+#include "lib/log.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio_test.h"
@@ -48,16 +48,10 @@ static void test_fills_buffers(void **state)
 	assert_int_equal(pci_cfg_read(&fp.h, vp.pci.slot, 0, 2, 2), 0x1044);
 	assert_int_equal(pci_cfg_read(&fp.h, vp.pci.slot, 0, 8, 4) >> 8, 0x00FF00);
 
-	wr(&fp, bar, VIRTIO_PCI_STATUS, 1, 3);
-	wr(&fp, bar, VIRTIO_PCI_GFSELECT, 4, 1);
-	wr(&fp, bar, VIRTIO_PCI_GF, 4, 1);
-	wr(&fp, bar, VIRTIO_PCI_STATUS, 1, 0xB);
 	vqd_init(&d, &fm, MEM_GPA, 64);
-	wr(&fp, bar, VIRTIO_PCI_Q_DESC, 8, d.desc);
-	wr(&fp, bar, VIRTIO_PCI_Q_DRIVER, 8, d.avail);
-	wr(&fp, bar, VIRTIO_PCI_Q_DEVICE, 8, d.used);
-	wr(&fp, bar, VIRTIO_PCI_Q_ENABLE, 2, 1);
-	wr(&fp, bar, VIRTIO_PCI_STATUS, 1, 0xF);
+	assert_int_equal(
+	    vdrv_bring_up(&fp, &vp, VDRV_VERSION_1, (struct vdrv_queue[]){vdrv_queue_of(&d, 0)}, 1),
+	    0xF);
 
 	vqd_add(&d, (struct vqd_buf[]){{BUF, 64, true}}, 1);
 	/* Two writable segments in one chain; 128 KiB is capped at 64 KiB. */

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/log.h"
+#include "lib/log.h"
 #include "virtio/virtq.h"
 #include "virtio_test.h"
 
@@ -227,6 +227,112 @@ static void test_full_queue_ok(void **state)
 	assert_int_equal(virtq_pop(&f->q, &f->c), 0);
 }
 
+/*
+ * Two adjacent guest ranges with different host backing (two boot zones, two
+ * plugged granules): a buffer across the seam is as legal as any other.
+ */
+#define SEAM (MEM_GPA + MEM_SIZE)
+
+static uint8_t seam_host[0x2000];
+
+static void add_seam_range(struct fix *f)
+{
+	memset(seam_host, 0, sizeof(seam_host));
+	assert_int_equal(gmem_add(&f->fm.map, SEAM, sizeof(seam_host), seam_host), 0);
+}
+
+static void test_buffer_across_seam(void **state)
+{
+	struct fix *f = *state;
+	struct vqd_buf b[2] = {{SEAM - 0x1000, 0x2000, false}, {SEAM - 0x400, 0x800, true}};
+	static uint8_t in[0x2000], out[0x800];
+	unsigned int i;
+	uint16_t head;
+
+	add_seam_range(f);
+	memset(f->fm.buf + (SEAM - 0x1000 - MEM_GPA), 0xA1, 0x1000);
+	memset(seam_host, 0xB2, 0x1000);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = i * 7;
+	head = vqd_add(&f->d, b, 2);
+	assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+	assert_int_equal(f->c.out_len, 0x2000);
+	assert_int_equal(f->c.in_len, 0x800);
+	assert_int_equal(virtq_chain_read(&f->q, &f->c, 0, in, sizeof(in)), 0);
+	assert_int_equal(in[0], 0xA1);
+	assert_int_equal(in[0xFFF], 0xA1);
+	assert_int_equal(in[0x1000], 0xB2);
+	assert_int_equal(in[0x1FFF], 0xB2);
+	assert_int_equal(virtq_chain_write(&f->q, &f->c, 0, out, sizeof(out)), 0);
+	assert_memory_equal(f->fm.buf + (SEAM - 0x400 - MEM_GPA), out, 0x400);
+	assert_memory_equal(seam_host, out + 0x400, 0x400);
+	/* The used ring itself may straddle the seam too: idx before, entries after. */
+	f->q.used = SEAM - 4;
+	assert_int_equal(virtq_push(&f->q, head, 0x800), 0);
+	assert_int_equal(seam_host[0], head);
+	assert_int_equal(seam_host[4], 0x00);
+	assert_int_equal(seam_host[5], 0x08);
+	assert_int_equal(f->fm.buf[SEAM - 2 - MEM_GPA], 1);
+}
+
+static void test_buffer_one_byte_past_ram(void **state)
+{
+	struct fix *f = *state;
+
+	add_seam_range(f);
+	/* Across the seam and one byte past the end of the second range. */
+	vqd_put_desc(&f->d, 0, SEAM - 0x1000, 0x1000 + sizeof(seam_host) + 1, 0, 0);
+	expect_broken(f);
+}
+
+static void test_buffer_across_hole(void **state)
+{
+	struct fix *f = *state;
+
+	add_seam_range(f);
+	/* An unplugged granule in the middle: no longer one span of RAM. */
+	assert_int_equal(gmem_remove(&f->fm.map, SEAM, 0x1000), 0);
+	vqd_put_desc(&f->d, 0, SEAM - 0x100, 0x1200, 0, 0);
+	expect_broken(f);
+}
+
+/*
+ * A driver that keeps the avail index one ahead: at most a queue's worth
+ * of chains per notification, then `more` says work is left; the next
+ * notification (budget reset) continues where this one stopped.
+ */
+static void test_budget_per_notification(void **state)
+{
+	struct fix *f = *state;
+	struct vqd_buf b = {BUF, 4, false};
+	int i, popped = 0;
+
+	vqd_add(&f->d, &b, 1);
+	virtq_budget_reset(&f->q);
+	while (popped < 4 * QSZ && virtq_pop(&f->q, &f->c) == 1) {
+		assert_int_equal(virtq_push(&f->q, f->c.head, 0), 0);
+		popped++;
+		vqd_add(&f->d, &b, 1); /* one more, never more than a queue ahead */
+	}
+	assert_int_equal(popped, QSZ);
+	assert_true(f->q.more);
+	assert_false(f->q.broken);
+	virtq_budget_reset(&f->q);
+	assert_false(f->q.more);
+	assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+	/* With nothing left, an exhausted budget is not "more". */
+	assert_int_equal(virtq_push(&f->q, f->c.head, 0), 0);
+	for (i = 0; i < QSZ; i++)
+		vqd_add(&f->d, &b, 1);
+	virtq_budget_reset(&f->q);
+	for (i = 0; i < QSZ; i++) {
+		assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+		assert_int_equal(virtq_push(&f->q, f->c.head, 0), 0);
+	}
+	assert_int_equal(virtq_pop(&f->q, &f->c), 0);
+	assert_false(f->q.more);
+}
+
 static void test_ring_outside_memory(void **state)
 {
 	struct fix *f = *state;
@@ -306,7 +412,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readable_after_writable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_avail_idx_jump, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_queue_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_budget_per_notification, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_outside_memory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffer_across_seam, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffer_one_byte_past_ram, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffer_across_hole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enable_checks, setup, teardown),
 	    cmocka_unit_test(test_chain_too_long_for_device),
 	};

@@ -1,10 +1,12 @@
 #include "arch/x86/boot.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
+#include "lib/util.h"
 
 /* Offsets in the setup header / zero page (boot.rst, zero-page.rst). */
 #define BP_ACPI_RSDP	     0x070
@@ -82,7 +84,7 @@ uint64_t x86_boot_min_low_ram(const struct x86_bzimage *bz, size_t initrd_len)
 }
 
 /* GDT: null, code64 (0x08), data (0x10), TSS (0x18) as Firecracker lays it out. */
-static void x86_write_gdt(uint8_t *gdt)
+static void x86_fill_gdt(uint8_t gdt[32])
 {
 	static const uint64_t entries[4] = {
 	    0, 0x00AF9B000000FFFFULL, /* code: G, L, P, S, exec/read, accessed */
@@ -93,24 +95,23 @@ static void x86_write_gdt(uint8_t *gdt)
 	memcpy(gdt, entries, sizeof(entries));
 }
 
-/* Identity map of the first 4 GiB with 2 MiB pages: PML4 -> PDPT -> 4 PDs. */
+/* Identity map of the first 4 GiB with 2 MiB pages: PML4 -> PDPT -> 4 PDs, 6 pages in a row. */
 static int x86_write_page_tables(struct gmem *m)
 {
-	uint64_t *pml4 = gmem_hva(m, X86_BOOT_PML4, 4096);
-	uint64_t *pdpt = gmem_hva(m, X86_BOOT_PML4 + 0x1000, 4096);
-	uint64_t *pd = gmem_hva(m, X86_BOOT_PML4 + 0x2000, 4 * 4096);
+	uint64_t *pt = calloc(6 * 512, sizeof(*pt)), *pml4 = pt, *pdpt = pt + 512, *pd = pt + 1024;
 	unsigned int i;
+	int ret;
 
-	if (!pml4 || !pdpt || !pd)
-		return -EFAULT;
-	memset(pml4, 0, 4096);
-	memset(pdpt, 0, 4096);
-	pml4[0] = (X86_BOOT_PML4 + 0x1000) | 0x03;
+	if (!pt)
+		return -ENOMEM;
+	pml4[0] = htole64((X86_BOOT_PML4 + 0x1000) | 0x03);
 	for (i = 0; i < 4; i++)
-		pdpt[i] = (X86_BOOT_PML4 + 0x2000 + i * 0x1000) | 0x03;
+		pdpt[i] = htole64((X86_BOOT_PML4 + 0x2000 + i * 0x1000) | 0x03);
 	for (i = 0; i < 4 * 512; i++)
-		pd[i] = ((uint64_t)i << 21) | 0x83;
-	return 0;
+		pd[i] = htole64(((uint64_t)i << 21) | 0x83);
+	ret = gmem_write(m, X86_BOOT_PML4, pt, 6 * 512 * sizeof(*pt));
+	free(pt);
+	return ret;
 }
 
 /*
@@ -123,30 +124,32 @@ static int x86_write_reset_vector(struct gmem *m)
 {
 	static const uint8_t stub[] = {
 	    0xB0,
-	    X86_RESET_VALUE, /* mov al, value */
+	    ACPI_RESET_VAL, /* mov al, value */
 	    0xBA,
-	    X86_RESET_PORT & 0xFF,
-	    X86_RESET_PORT >> 8, /* mov dx, port */
-	    0xEE,		 /* out dx, al */
-	    0xF4,		 /* hlt */
+	    ACPI_PM_PORT & 0xFF,
+	    ACPI_PM_PORT >> 8, /* mov dx, port */
+	    0xEE,	       /* out dx, al */
+	    0xF4,	       /* hlt */
 	    0xEB,
 	    0xFD, /* jmp hlt */
 	};
-	uint8_t *p = gmem_hva(m, X86_RESET_VECTOR, sizeof(stub));
 
-	if (!p)
-		return -EFAULT;
-	memcpy(p, stub, sizeof(stub));
-	return 0;
+	return gmem_write(m, X86_RESET_VECTOR, stub, sizeof(stub));
 }
 
+/*
+ * Everything reaches guest RAM through gmem_write(), so boot RAM made of
+ * several adjacent ranges (boot zones) loads like one: any structure may
+ * straddle a seam.
+ */
 int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, char *err,
 		  size_t errlen)
 {
+	static const uint8_t idt[8];
 	struct x86_bzimage bz;
 	uint64_t kernel_end, initrd_gpa = 0, top;
 	size_t cmdlen = strlen(b->cmdline) + 1;
-	uint8_t *bp, *p;
+	uint8_t *bp, gdt[32];
 	unsigned int i;
 	int ret;
 
@@ -182,24 +185,18 @@ int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, cha
 				 b->initrd_len >> 20);
 			return -ENOSPC;
 		}
-		p = gmem_hva(m, initrd_gpa, b->initrd_len);
-		if (!p)
+		if (gmem_write(m, initrd_gpa, b->initrd, b->initrd_len))
 			goto fault;
-		memcpy(p, b->initrd, b->initrd_len);
 	}
-	p = gmem_hva(m, X86_KERNEL_LOAD, bz.pm_size);
-	if (!p)
+	if (gmem_write(m, X86_KERNEL_LOAD, b->kernel + bz.pm_offset, bz.pm_size) ||
+	    gmem_write(m, X86_BOOT_CMDLINE, b->cmdline, cmdlen))
 		goto fault;
-	memcpy(p, b->kernel + bz.pm_offset, bz.pm_size);
-	p = gmem_hva(m, X86_BOOT_CMDLINE, cmdlen);
-	if (!p)
-		goto fault;
-	memcpy(p, b->cmdline, cmdlen);
 
-	bp = gmem_hva(m, X86_BOOT_PARAMS, BP_SIZE);
-	if (!bp)
-		goto fault;
-	memset(bp, 0, BP_SIZE);
+	bp = calloc(1, BP_SIZE);
+	if (!bp) {
+		snprintf(err, errlen, "out of memory for boot_params");
+		return -ENOMEM;
+	}
 	memcpy(bp + HDR_SETUP_SECTS, b->kernel + HDR_SETUP_SECTS, bz.hdr_end - HDR_SETUP_SECTS);
 	bp[HDR_TYPE_OF_LOADER] = 0xFF;
 	le_put(bp + HDR_CMD_LINE_PTR, X86_BOOT_CMDLINE, 4);
@@ -217,13 +214,16 @@ int x86_boot_load(struct gmem *m, const struct x86_boot *b, uint64_t *entry, cha
 		le_put(e + 8, b->e820[i].size, 8);
 		le_put(e + 16, b->e820[i].type, 4);
 	}
+	ret = gmem_write(m, X86_BOOT_PARAMS, bp, BP_SIZE);
+	free(bp);
+	if (ret)
+		goto fault;
 
-	p = gmem_hva(m, X86_BOOT_GDT, 32);
-	if (!p || !gmem_hva(m, X86_BOOT_IDT, 8) || x86_write_page_tables(m) ||
+	x86_fill_gdt(gdt);
+	if (gmem_write(m, X86_BOOT_GDT, gdt, sizeof(gdt)) ||
+	    gmem_write(m, X86_BOOT_IDT, idt, sizeof(idt)) || x86_write_page_tables(m) ||
 	    x86_write_reset_vector(m))
 		goto fault;
-	x86_write_gdt(p);
-	memset(gmem_hva(m, X86_BOOT_IDT, 8), 0, 8);
 	/* startup_64 sits 0x200 bytes into the protected-mode code. */
 	*entry = X86_KERNEL_LOAD + 0x200;
 	return 0;

@@ -13,20 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mem/guest.h"
+#include "core/guest.h"
+#include "arch/x86/memmap.h"
 
-#define X86_BOOT_PARAMS	 0x7000ULL
-#define X86_BOOT_CMDLINE 0x20000ULL
-#define X86_BOOT_GDT	 0x500ULL
-#define X86_BOOT_IDT	 0x520ULL
-#define X86_BOOT_PML4	 0x9000ULL
-#define X86_BOOT_STACK	 0x8FF0ULL
-#define X86_KERNEL_LOAD	 0x100000ULL
-#define X86_E820_MAX	 128
-#define X86_RESET_VECTOR 0xFFFF0ULL
-/* Where the reset-vector stub writes to reboot: the ACPI reset register. */
-#define X86_RESET_PORT	0x600
-#define X86_RESET_VALUE 0x01
+#define X86_E820_MAX 128
 
 #define E820_RAM      1
 #define E820_RESERVED 2

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "arch/x86/boot.h"
-#include "core/util.h"
+#include "arch/x86/memmap.h"
+#include "lib/util.h"
 
 #define CPUID_MAX_ENTRIES_START 256
 
@@ -202,7 +202,7 @@ int x86_vcpu_set_apic_base(int vcpu_fd, bool bsp)
 		return -errno;
 	/* xAPIC mode, enabled: a rebooted guest must not find the x2APIC mode
 	 * its previous kernel chose. */
-	sregs.apic_base = 0xFEE00000ULL | 0x800 | (bsp ? 0x100 : 0);
+	sregs.apic_base = LAYOUT_LAPIC_BASE | 0x800 | (bsp ? 0x100 : 0);
 	return ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0 ? -errno : 0;
 }
 
@@ -271,3 +271,13 @@ int x86_vcpu_boot_regs(int vcpu_fd, uint64_t entry, uint64_t boot_params)
 	fpu.mxcsr = 0x1F80;
 	return ioctl(vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -errno : 0;
 }
+
+const struct vm_arch x86_vm_arch = {
+    .tss_addr = X86_TSS_ADDR,
+    .identity_addr = X86_IDENTITY_ADDR,
+    .cpuid_supported = x86_cpuid_supported,
+    .vcpu_init = x86_vcpu_init,
+    .vcpu_set_apic_base = x86_vcpu_set_apic_base,
+    .vcpu_reset = x86_vcpu_reset,
+    .vcpu_boot_regs = x86_vcpu_boot_regs,
+};

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/vm.h"
+
 /* Supported CPUID, grown until KVM stops answering E2BIG. Caller frees. */
 int x86_cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out);
 /*
@@ -30,5 +32,8 @@ int x86_vcpu_set_apic_base(int vcpu_fd, bool bsp);
 int x86_vcpu_reset(int vcpu_fd);
 /* The boot CPU's registers for the 64-bit boot protocol entry. */
 int x86_vcpu_boot_regs(int vcpu_fd, uint64_t entry, uint64_t boot_params);
+
+/* The x86 hooks of core/vm. */
+extern const struct vm_arch x86_vm_arch;
 
 #endif

@@ -1,0 +1,38 @@
+/*
+ * autoscale: --autoscale on the board. A timer on the event loop, at the
+ * balloon's statistics interval, samples the guest (boot RAM + plugged
+ * virtio-mem, the balloon's statistics), asks lib/autoscale's policy and
+ * applies a grow or shrink by setting the requested sizes of the virtio-mem
+ * devices, spread over them as `memvisor-ctl resize --spread` does
+ * (api/ctl.c, ctl_plan_resize). Every decision that starts a resize emits
+ * X_AUTOSCALE; the last decisions are kept for x-query-autoscale.
+ *
+ * A requested-size set by hand (QMP qom-set, memvisor-ctl resize) pauses the
+ * policy for that device (board_autoscale_hand_set) until
+ * x-autoscale-resume: the policy then resizes only the other devices, and
+ * holds when every device is paused. All of it on the loop thread.
+ */
+#ifndef MV_BOARD_AUTOSCALE_H
+#define MV_BOARD_AUTOSCALE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct board;
+struct json_object;
+
+/* The device table's entry: nothing without --autoscale. */
+int board_autoscale_create(struct board *b);
+void board_autoscale_reset(struct board *b);
+void board_autoscale_destroy(struct board *b);
+
+/* Virtio-mem device idx (m->hotplug[idx]) was set by hand: pause the policy for it. */
+void board_autoscale_hand_set(struct board *b, unsigned int idx);
+/* The API's view: -ENODEV without --autoscale. */
+int board_autoscale_query(struct board *b, struct json_object **out);
+/* id NULL: every device; -ENOENT with one line in err for an unknown id. */
+int board_autoscale_resume(struct board *b, const char *id, char *err, size_t errlen);
+/* One evaluation now (the timer's work; tests call it). */
+void board_autoscale_tick(struct board *b);
+
+#endif
