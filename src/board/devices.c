@@ -450,16 +450,9 @@ static int dev_vmem_load(struct board *m, enum board_phase ph, const struct boar
 
 static int dev_dimms_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
 {
-	return ph == BOARD_PHASE_MEMORY ? board_dimms_check_save(m) : 0;
+	return ph == BOARD_PHASE_MEMORY ? board_dimms_save(m, w) : 0;
 }
 
-static int dev_dimms_load(struct board *m, enum board_phase ph, const struct board_stream *s,
-			  char *err, size_t errlen)
-{
-	return 0; /* a snapshot never holds DIMMs (dev_dimms_save refuses) */
-}
-
-/* The autoscale policy has no state a snapshot keeps: it starts afresh after a restore. */
 static int dev_none_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
 {
 	return 0;
@@ -487,7 +480,7 @@ static const struct board_device board_devices[] = {
     {"virtio-pmem", board_pmem_create, board_pmem_reset, board_pmem_destroy, board_pmem_save,
      board_pmem_load, board_pmem_pause},
     {"acpi-memhp", board_dimms_create, board_dimms_reset, board_dimms_destroy, dev_dimms_save,
-     dev_dimms_load, NULL},
+     dev_none_load /* before the memory: board_dimms_restore */, NULL},
     /* Last, so that adding it moves no other device's PCI slot. */
     {"virtio-balloon", board_balloon_create, board_balloon_reset, board_balloon_destroy,
      dev_balloon_save, dev_balloon_load, board_balloon_pause},

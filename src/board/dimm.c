@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "board/board.h"
+#include "devices/memhp_save.h"
+#include "mem/dimm_save.h"
 #include "config/options.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -81,14 +83,11 @@ static bool dimms_take_away(struct board_dimms *d, unsigned int slot)
 	return true;
 }
 
-static void dimms_on_event(struct loop_watch *w, uint32_t events)
+/* The guest's _OST reports, in order: a refused eject puts its DIMM back to PLUGGED. */
+static void dimms_drain_ost(struct board_dimms *d)
 {
-	struct board_dimms *d = container_of(w, struct board_dimms, w);
 	struct board *m = d->m;
-	uint64_t n;
 
-	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
 	for (;;) {
 		unsigned int slot;
 		uint32_t ev, st;
@@ -112,6 +111,13 @@ static void dimms_on_event(struct loop_watch *w, uint32_t events)
 		json_object_object_add(data, "info", api_dimm_ost_info(&d->set, slot));
 		dimms_emit(m, "ACPI_DEVICE_OST", data);
 	}
+}
+
+/* The slots the guest ejected: memory away, slot released, DEVICE_DELETED. */
+static void dimms_drain_ejects(struct board_dimms *d)
+{
+	struct board *m = d->m;
+
 	for (unsigned int slot = 0; slot < d->set.nr_slots; slot++) {
 		uint64_t bit = 1ULL << (slot % 64);
 		struct json_object *data;
@@ -138,6 +144,54 @@ static void dimms_on_event(struct loop_watch *w, uint32_t events)
 		dimm_released(&d->set, slot);
 		dimms_emit(m, "DEVICE_DELETED", data);
 	}
+}
+
+/*
+ * A DIMM's host side: its object's backing (prefault: populated now) and a
+ * KVM memory slot at addr. On failure nothing is left and err says why.
+ */
+static int dimms_back(struct board_dimms *d, unsigned int slot, const struct dimm_object *o,
+		      uint64_t addr, const char *id, bool prefault, char *err, size_t errlen)
+{
+	struct backend_spec spec;
+	int ret;
+
+	memset(&spec, 0, sizeof(spec));
+	snprintf(spec.name, sizeof(spec.name), "%s", o->id);
+	snprintf(spec.opt, sizeof(spec.opt), "object-add id=%s", o->id);
+	spec.kind = o->kind == DIMM_BACKEND_FILE ? BACKEND_FILE
+		    : o->share			 ? BACKEND_MEMFD
+						 : BACKEND_ANON;
+	spec.path = o->kind == DIMM_BACKEND_FILE ? o->path : NULL;
+	spec.shared = o->share;
+	spec.page_size = 4096;
+	spec.size = o->size;
+	spec.gpa = addr;
+	spec.prefault = prefault;
+	spec.thp = spec.kind == BACKEND_ANON;
+	spec.host_numa_node = -1;
+	ret = backend_create(&spec, &d->backing[slot], err, errlen);
+	if (ret)
+		return ret;
+	ret = vm_map(&d->m->vm, addr, o->size, d->backing[slot].hva, &d->kvm_slot[slot]);
+	if (ret) {
+		backend_destroy(&d->backing[slot]);
+		snprintf(err, errlen, "mapping DIMM '%s' failed: %s", id, strerror(-ret));
+		return ret;
+	}
+	d->mapped[slot] = true;
+	return 0;
+}
+
+static void dimms_on_event(struct loop_watch *w, uint32_t events)
+{
+	struct board_dimms *d = container_of(w, struct board_dimms, w);
+	uint64_t n;
+
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	dimms_drain_ost(d);
+	dimms_drain_ejects(d);
 }
 
 int board_dimms_create(struct board *m)
@@ -217,13 +271,139 @@ void board_dimms_destroy(struct board *m)
 	m->dimms = NULL;
 }
 
-int board_dimms_check_save(struct board *m)
+int board_dimms_snapshot_check(struct board *m, char *err, size_t errlen)
 {
-	if (!m->dimms || !dimm_plugged_bytes(&m->dimms->set))
+	struct board_dimms *d = m->dimms;
+
+	for (unsigned int i = 0; d && i < d->set.nr_slots; i++) {
+		const struct dimm *dm = &d->set.dimms[i];
+		const struct dimm_object *o = &d->set.objects[dm->object];
+
+		if (dm->state != DIMM_EMPTY && o->kind == DIMM_BACKEND_FILE && o->share) {
+			snprintf(err, errlen,
+				 "DIMM %s: its memory-backend-file %s is share=on, the user's "
+				 "file: snapshots do not carry such DIMMs (not implemented)",
+				 dm->id, o->id);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+int board_dimms_save(struct board *m, struct mv_state_writer *w)
+{
+	struct board_dimms *d = m->dimms;
+
+	if (!d)
 		return 0;
-	mv_err("snapshot: DIMMs are plugged; their memory is not saved yet (device_del them "
-	       "first)");
-	return -EOPNOTSUPP;
+	/* Reports still in the ring become DIMM state; ejects stay pending in memhp's. */
+	dimms_drain_ost(d);
+	dimm_save(&d->set, w);
+	memhp_save(&d->hp, w);
+	return 0;
+}
+
+int board_dimms_match(const struct dimm_set *set, const struct memhp_regs *regs, char *err,
+		      size_t errlen)
+{
+	for (unsigned int i = 0; i < set->nr_slots; i++) {
+		const struct dimm *dm = &set->dimms[i];
+		const struct memhp_slot *s = &regs->slots[i];
+		bool used = s->enabled || s->ejecting;
+
+		if ((dm->state != DIMM_EMPTY) != used ||
+		    (used && (dm->addr != s->addr || dm->size != s->size || dm->node != s->node)) ||
+		    (dm->state == DIMM_EJECTED && !s->ejecting)) {
+			snprintf(err, errlen,
+				 DIMM_STATE_NAME ": slot %u: the DIMM and the " MEMHP_STATE_NAME
+						 " slot disagree",
+				 i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int board_dimms_restore(struct board *m, const void *p, size_t len, char *err, size_t errlen)
+{
+	struct board_dimms *d = m->dimms;
+	struct mv_state_section ds, hs;
+	struct dimm_set *set = NULL;
+	struct memhp_regs *regs = NULL;
+	unsigned int i;
+	int ret, hret;
+
+	ret = mv_state_find(p, len, DIMM_STATE_NAME, &ds, err, errlen);
+	if (ret && ret != -ENOENT)
+		return ret;
+	hret = mv_state_find(p, len, MEMHP_STATE_NAME, &hs, err, errlen);
+	if (hret && hret != -ENOENT)
+		return hret;
+	if (ret == -ENOENT && hret == -ENOENT)
+		return 0; /* no DIMM area, or one that was empty when saved */
+	if (ret || hret || !d) {
+		snprintf(err, errlen,
+			 "the snapshot's " DIMM_STATE_NAME " and " MEMHP_STATE_NAME
+			 " sections do not match its configuration (--memory hotplug_size)");
+		return -EINVAL;
+	}
+	set = malloc(sizeof(*set));
+	regs = calloc(1, sizeof(*regs));
+	ret = -ENOMEM;
+	if (!set || !regs)
+		goto out;
+	*set = d->set;
+	regs->nr_slots = d->hp.regs.nr_slots;
+	ret = dimm_load(set, &ds, err, errlen);
+	if (!ret)
+		ret = memhp_parse(&hs, regs, err, errlen);
+	if (!ret)
+		ret = board_dimms_match(set, regs, err, errlen);
+	if (ret)
+		goto out;
+	d->set = *set;
+	memhp_commit(&d->hp, regs);
+	/* Host memory and a KVM slot for each, populated later (restore's prefault). */
+	for (i = 0; i < d->set.nr_slots; i++) {
+		struct dimm *dm = &d->set.dimms[i];
+		char why[CONFIG_ERR_LEN];
+
+		if (dm->state == DIMM_EMPTY)
+			continue;
+		ret = dimms_back(d, i, &d->set.objects[dm->object], dm->addr, dm->id, false, why,
+				 sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "DIMM %s: %s", dm->id, why);
+			/* Teardown takes away only what has host memory. */
+			for (; i < d->set.nr_slots; i++)
+				d->set.dimms[i].state = DIMM_EMPTY;
+			goto out;
+		}
+		/* Ejected by the guest before the snapshot: finished once the loop runs. */
+		if (regs->slots[i].ejecting)
+			__atomic_fetch_or(&d->eject_pending[i / 64], 1ULL << (i % 64),
+					  __ATOMIC_ACQ_REL);
+	}
+	dimms_kick(d);
+out:
+	free(set);
+	free(regs);
+	return ret;
+}
+
+struct backend *board_dimm_backing(struct board *m, uint64_t gpa, uint64_t len, bool *prealloc)
+{
+	struct board_dimms *d = m->dimms;
+
+	for (unsigned int i = 0; d && i < d->set.nr_slots; i++) {
+		const struct dimm *dm = &d->set.dimms[i];
+
+		if (dm->state != DIMM_EMPTY && d->mapped[i] && dm->addr == gpa && dm->size == len) {
+			*prealloc = d->set.objects[dm->object].prealloc;
+			return &d->backing[i];
+		}
+	}
+	return NULL;
 }
 
 const struct dimm_set *board_dimm_set(struct board *m)
@@ -254,8 +434,6 @@ int board_dimm_device_add(struct board *m, const char *id, const char *memdev, l
 			  struct dimm_error *e)
 {
 	struct board_dimms *d = m->dimms;
-	const struct dimm_object *o;
-	struct backend_spec spec;
 	struct dimm_plan p;
 	char err[CONFIG_ERR_LEN];
 	int ret;
@@ -265,36 +443,13 @@ int board_dimm_device_add(struct board *m, const char *id, const char *memdev, l
 	ret = dimm_plug_check(&d->set, id, memdev, node, &p, e);
 	if (ret)
 		return ret;
-	o = &d->set.objects[p.object];
-	memset(&spec, 0, sizeof(spec));
-	snprintf(spec.name, sizeof(spec.name), "%s", o->id);
-	snprintf(spec.opt, sizeof(spec.opt), "object-add id=%s", o->id);
-	spec.kind = o->kind == DIMM_BACKEND_FILE ? BACKEND_FILE
-		    : o->share			 ? BACKEND_MEMFD
-						 : BACKEND_ANON;
-	spec.path = o->kind == DIMM_BACKEND_FILE ? o->path : NULL;
-	spec.shared = o->share;
-	spec.page_size = 4096;
-	spec.size = o->size;
-	spec.gpa = p.addr;
-	spec.prefault = o->prealloc;
-	spec.thp = spec.kind == BACKEND_ANON;
-	spec.host_numa_node = -1;
-	ret = backend_create(&spec, &d->backing[p.slot], err, sizeof(err));
+	ret = dimms_back(d, p.slot, &d->set.objects[p.object], p.addr, id,
+			 d->set.objects[p.object].prealloc, err, sizeof(err));
 	if (ret) {
 		e->cls = DIMM_ERR_GENERIC;
 		snprintf(e->desc, sizeof(e->desc), "%.*s", (int)sizeof(e->desc) - 1, err);
 		return ret;
 	}
-	ret = vm_map(&m->vm, p.addr, p.size, d->backing[p.slot].hva, &d->kvm_slot[p.slot]);
-	if (ret) {
-		backend_destroy(&d->backing[p.slot]);
-		e->cls = DIMM_ERR_GENERIC;
-		snprintf(e->desc, sizeof(e->desc), "mapping DIMM '%s' failed: %s", id,
-			 strerror(-ret));
-		return ret;
-	}
-	d->mapped[p.slot] = true;
 	dimm_plug_commit(&d->set, id, &p);
 	ret = memhp_plug(&d->hp, p.slot, p.addr, p.size, p.node);
 	if (ret) {

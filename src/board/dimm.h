@@ -9,8 +9,15 @@
  * thread) and _OST reports cross to the loop through an eventfd; there the
  * slot is removed, the backing freed, memhp released, and only then
  * DEVICE_DELETED sent. An _OST refusal sends ACPI_DEVICE_OST and keeps
- * the DIMM. DIMMs survive guest reboots. A snapshot with DIMMs plugged is
- * refused (their memory is not saved yet).
+ * the DIMM. DIMMs survive guest reboots.
+ *
+ * Snapshots: the sections "dimms" (mem/dimm_save) and "memhp"
+ * (devices/memhp_save) carry the bookkeeping and the controller; the
+ * snapshot code saves each DIMM's memory as a memory entry at its address.
+ * On restore, board_dimms_restore reads both sections before any memory
+ * is read (the memory entries need somewhere to go), checks them against
+ * each other, and gives each DIMM its host memory and KVM slot again; an
+ * eject the guest made before the snapshot is finished once the loop runs.
  *
  * Everything here runs on the loop thread, except the memhp hooks.
  */
@@ -21,6 +28,7 @@
 
 #include "core/loop.h"
 #include "devices/memhp.h"
+#include "lib/state.h"
 #include "mem/backend.h"
 #include "mem/dimm.h"
 
@@ -50,8 +58,25 @@ struct board_dimms {
 int board_dimms_create(struct board *m);
 void board_dimms_reset(struct board *m);
 void board_dimms_destroy(struct board *m);
-/* -EOPNOTSUPP (after one line) when a DIMM is plugged: snapshots do not carry DIMMs yet. */
-int board_dimms_check_save(struct board *m);
+/* -EOPNOTSUPP with err when a DIMM cannot be snapshotted (a share=on memory-backend-file). */
+int board_dimms_snapshot_check(struct board *m, char *err, size_t errlen);
+/* The "dimms" and "memhp" sections (drains the _OST reports first). */
+int board_dimms_save(struct board *m, struct mv_state_writer *w);
+/*
+ * Restore, after board_build and before the memory: both sections from the
+ * saved state (p, len), checked, applied, and every DIMM backed and mapped
+ * again. A VM without DIMM area and without the sections: 0. -errno with err.
+ */
+int board_dimms_restore(struct board *m, const void *p, size_t len, char *err, size_t errlen);
+/*
+ * Pure: whether the DIMMs and the controller's slots tell the same story
+ * (a DIMM in a slot exactly where the slot is in use, with its address,
+ * size and node; an ejected DIMM's slot ejecting). 0, or -EINVAL naming the slot.
+ */
+int board_dimms_match(const struct dimm_set *set, const struct memhp_regs *regs, char *err,
+		      size_t errlen);
+/* The host memory of the DIMM at exactly [gpa, gpa + len), or NULL; *prealloc its object's. */
+struct backend *board_dimm_backing(struct board *m, uint64_t gpa, uint64_t len, bool *prealloc);
 
 /* The QMP requests; e gets QEMU's class and text on refusal. */
 int board_dimm_object_add(struct board *m, const struct dimm_object_req *r, struct dimm_error *e);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "board/devices.h"
+#include "board/dimm.h"
 #include "board/memory.h"
 #include "board/snapshot.h"
 #include "config/options.h"
@@ -31,6 +32,8 @@ static const char *const restore_mode_names[] = {
 struct restore_plan {
 	enum restore_mode mode[CONFIG_MAX_ZONES];
 	bool prefault[CONFIG_MAX_ZONES];
+	enum restore_mode asked; /* memory_restore_mode= */
+	int prefault_asked;	 /* prefault=: -1 unset, else 0/1 */
 };
 
 /* The command line words of the snapshot, argv[0] first; the words live in buf. */
@@ -92,13 +95,15 @@ static int restore_check_files(const struct mv_snap_file *f, const struct mv_con
 	return 0;
 }
 
-/* Where a memory entry goes: a boot RAM piece or a virtio-mem region. */
+/* Where a memory entry goes: a boot RAM piece, a virtio-mem region or a DIMM. */
 struct restore_target {
 	uint8_t *hva;
 	struct backend *be;
 	uint64_t be_off;      /* of hva in be */
 	struct hp_region *hp; /* a virtio-mem region: its plugged blocks */
 	unsigned int zone;
+	bool dimm;
+	bool prealloc; /* a DIMM's object has prealloc=on */
 };
 
 static bool restore_target(struct board *m, const struct mv_snap_entry *e, struct restore_target *t)
@@ -114,9 +119,11 @@ static bool restore_target(struct board *m, const struct mv_snap_entry *e, struc
 
 			if (!be->spec.hotplug && be->hva <= m->ram[i].hva &&
 			    m->ram[i].hva + e->length <= be->hva + be->size) {
-				*t = (struct restore_target){m->ram[i].hva, be,
-							     (uint64_t)(m->ram[i].hva - be->hva),
-							     NULL, be->spec.zone};
+				*t = (struct restore_target){
+				    .hva = m->ram[i].hva,
+				    .be = be,
+				    .be_off = (uint64_t)(m->ram[i].hva - be->hva),
+				    .zone = be->spec.zone};
 				return true;
 			}
 		}
@@ -125,11 +132,47 @@ static bool restore_target(struct board *m, const struct mv_snap_entry *e, struc
 		struct board_hotplug *h = &m->hotplug[i];
 
 		if (h->hp_up && h->hp.gpa == e->gpa && h->hp.size == e->length) {
-			*t = (struct restore_target){h->hp.hva, h->backend, 0, &h->hp, h->zone};
+			*t = (struct restore_target){
+			    .hva = h->hp.hva, .be = h->backend, .hp = &h->hp, .zone = h->zone};
 			return true;
 		}
 	}
-	return false;
+	t->be = board_dimm_backing(m, e->gpa, e->length, &t->prealloc);
+	if (!t->be)
+		return false;
+	t->hva = t->be->hva;
+	t->dimm = true;
+	return true;
+}
+
+/*
+ * A DIMM's mode: cow for private anonymous memory, as asked; copy when
+ * ondemand is asked (only boot RAM and virtio-mem regions are served on
+ * demand: a DIMM the guest ejects must not vanish under the server).
+ */
+static int restore_dimm_mode(const struct restore_plan *plan, const struct restore_target *t,
+			     enum restore_mode *mode)
+{
+	*mode = RESTORE_COPY;
+	if (plan->asked != RESTORE_COW)
+		return 0;
+	if (t->be->spec.kind != BACKEND_ANON || t->be->spec.shared) {
+		mv_err(OPT_NAME_RESTORE " memory_restore_mode=cow: DIMM memory %s is shared or a "
+					"file, and a private copy of it would not be: use "
+					"memory_restore_mode=copy",
+		       t->be->spec.name);
+		return -1;
+	}
+	*mode = RESTORE_COW;
+	return 0;
+}
+
+/* Whether the entry's memory is populated before the guest runs. */
+static bool restore_prefaults(const struct restore_plan *plan, const struct restore_target *t)
+{
+	if (!t->dimm)
+		return plan->prefault[t->zone];
+	return plan->prefault_asked >= 0 ? plan->prefault_asked : t->prealloc;
 }
 
 /*
@@ -144,6 +187,8 @@ static int restore_plan(const struct mv_config *rcfg, struct mv_config *cfg, str
 	char opt[CONFIG_ERR_LEN];
 	unsigned int i;
 
+	p->asked = rcfg->restore.mode;
+	p->prefault_asked = rcfg->restore.prefault;
 	for (i = 0; i < cfg->nr_zones; i++) {
 		const struct zone_config *z = &cfg->zones[i];
 		bool copied = !z->shared || !z->file || z->hotplug_size;
@@ -283,6 +328,10 @@ static int restore_memory(struct board *m, const struct mv_snap_file *f, int fd,
 			break;
 		}
 		mode = plan->mode[t.zone];
+		if (t.dimm && restore_dimm_mode(plan, &t, &mode)) {
+			ret = -1;
+			break;
+		}
 		if (mode != RESTORE_COPY && !restore_aligned(e, &t)) {
 			mv_err(OPT_NAME_RESTORE
 			       " memory_restore_mode=%s: %s: memory at %#llx is not "
@@ -354,10 +403,12 @@ static int restore_prefault(struct board *m, const struct mv_snap_file *f,
 		int (*pf)(struct backend *, uint64_t, uint64_t, char *, size_t);
 
 		if (e->kind != MV_SNAP_MEMORY || !restore_target(m, e, &t) ||
-		    !plan->prefault[t.zone])
+		    !restore_prefaults(plan, &t))
 			continue;
 		/* cow: the file's pages mapped, not copied; written ones are copied then. */
-		pf = plan->mode[t.zone] == RESTORE_COW ? backend_prefault_read : backend_prefault;
+		pf = (t.dimm ? plan->asked : plan->mode[t.zone]) == RESTORE_COW
+			 ? backend_prefault_read
+			 : backend_prefault;
 		if (!t.hp) {
 			ret = pf(t.be, t.be_off, e->length, err, sizeof(err));
 			continue;
@@ -460,6 +511,11 @@ int board_restore(struct board *m, const struct mv_config *rcfg, struct mv_confi
 		goto out;
 	m->argc = argc;
 	m->argv = argv;
+	/* The DIMMs first: their memory entries need somewhere to go. */
+	if (board_dimms_restore(m, state, se->length, err, sizeof(err))) {
+		mv_err(OPT_NAME_RESTORE ": %s: %s", path, err);
+		goto out;
+	}
 	ret = restore_memory(m, &f, fd, path, &plan, od);
 	od = NULL; /* the board's now (m->od), or closed */
 	if (ret)

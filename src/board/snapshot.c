@@ -14,6 +14,7 @@
 
 #include "core/vm_save.h"
 #include "board/devices.h"
+#include "board/dimm.h"
 #include "lib/log.h"
 #include "lib/snapfile.h"
 #include "lib/state.h"
@@ -139,7 +140,7 @@ static bool snap_block_plugged(const struct hp_region *hp, uint64_t off)
 	return hp->plugged[blk / 64] >> (blk % 64) & 1;
 }
 
-/* Boot RAM, then each hotplug region with its plugged blocks only. */
+/* Boot RAM, then each hotplug region with its plugged blocks only, then the DIMMs. */
 static int snap_memory(struct snap_ctx *c)
 {
 	struct board *m = c->m;
@@ -147,7 +148,7 @@ static int snap_memory(struct snap_ctx *c)
 	uint64_t blk;
 	int ret;
 
-	c->r = calloc(m->nr_ram + m->nr_hotplug + 1, sizeof(*c->r));
+	c->r = calloc(m->nr_ram + m->nr_hotplug + DIMM_MAX_SLOTS + 1, sizeof(*c->r));
 	if (!c->r)
 		return -ENOMEM;
 	for (i = 0; i < m->nr_ram; i++) {
@@ -189,6 +190,19 @@ static int snap_memory(struct snap_ctx *c)
 			if (snap_block_plugged(hp, blk * hp->block))
 				ret = mv_snap_write_memory(&c->w, idx, blk * hp->block,
 							   hp->hva + blk * hp->block, hp->block);
+		if (ret)
+			return ret;
+	}
+	/* Each DIMM in guest hands, at its address (an ejected one still holds memory). */
+	for (i = 0; m->dimms && i < m->dimms->set.nr_slots; i++) {
+		const struct dimm *dm = &m->dimms->set.dimms[i];
+		const uint8_t *hva = m->dimms->backing[i].hva;
+
+		if (dm->state == DIMM_EMPTY || !m->dimms->mapped[i])
+			continue;
+		ret = snap_add_region(c, dm->addr, dm->size, hva, NULL);
+		if (!ret)
+			ret = mv_snap_write_memory(&c->w, c->r[c->nr - 1].idx, 0, hva, dm->size);
 		if (ret)
 			return ret;
 	}
@@ -386,6 +400,9 @@ int board_snapshot(struct board *m, const char *url, bool live, struct board_sna
 				 m->cfg->pmem[i].id);
 			return -EOPNOTSUPP;
 		}
+	ret = board_dimms_snapshot_check(m, err, errlen);
+	if (ret)
+		return ret;
 	if (strlen(path) >= sizeof(dir)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -ENAMETOOLONG;

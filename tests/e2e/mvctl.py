@@ -45,3 +45,21 @@ def wait_for(what, fn, timeout=90, interval=1.0):
             return value
         time.sleep(interval)
     pytest.fail("timed out waiting for %s (last: %r)" % (what, value))
+
+
+def restore(vm, snap, name, extra=""):
+    """memvisor --restore of snap in L1, named after vm (whose directory holds
+    its control socket); returns the rig.VM once its socket answers."""
+    sock = "%s/%s/%s.sock" % (vm.l1.vm_dir, vm.name, name)
+    argv = ["memvisor", "--restore", "source_url=file://%s%s" % (snap, extra), "--serial", "tty",
+            "--api-socket", sock]
+    r = rig.VM(vm.l1, vm.name + name, argv)
+    r.api_socket = sock
+
+    def up():
+        try:
+            return qmp(r, "query-status")["return"]
+        except (AssertionError, rig.RigError):
+            return None
+    wait_for("the restored VM's control socket", up, timeout=120)
+    return r

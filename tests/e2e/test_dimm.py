@@ -11,7 +11,7 @@ the DIMM.
 import json
 import time
 
-from mvctl import ctl, devices, qmp, wait_for
+from mvctl import ctl, devices, qmp, restore, wait_for
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -138,3 +138,69 @@ def test_dimm_on_guest_numa_node_1(vms):
     ok(qmp(vm, "device_del", id="d1"))
     wait_for("d1 to be deleted", lambda: "d1" not in dimms(vm), timeout=180)
     wait_for("node 1 to give it back", lambda: node_memtotal_kib(vm, 1) <= before + 1024)
+
+
+def test_dimm_snapshot_restore(vms):
+    """Two DIMMs (one from resize, one by device_add) holding guest data,
+    snapshotted and restored (copy, then cow): the same DIMMs at the same
+    slots and addresses, the same MemTotal, the data intact; the restored
+    guest ejects a DIMM (DEVICE_DELETED, MemTotal falls); a share=on
+    memory-backend-file DIMM is refused in one line, the VM running on."""
+    vm = vms.start_vm(memory="size=512M,hotplug_size=4G", api_socket=True)
+    vm.wait_ready()
+    base = memtotal_kib(vm)
+    rc, out = ctl(vm, "resize", "1024M", "--wait", "--timeout", "120")
+    assert rc == 0, out
+    ok(qmp(vm, "object-add", **{"qom-type": "memory-backend-ram", "id": "m2", "size": 512 * MiB}))
+    ok(qmp(vm, "device_add", driver="pc-dimm", id="d2", memdev="m2"))
+    wait_for("MemTotal to grow by 1G", lambda: memtotal_kib(vm) >= base + 1000 * 1024)
+    # More data than boot RAM holds: some of it is on the DIMMs.
+    rc, out = vm.run("mkdir -p /mnt/t && mount -t tmpfs -o size=1200M t /mnt/t && "
+                     "dd if=/dev/urandom of=/mnt/t/f bs=1M count=600 2>/dev/null && "
+                     "md5sum /mnt/t/f | cut -d' ' -f1", timeout=300)
+    assert rc == 0, out
+    md5 = out.strip().split()[-1]
+    before = dimms(vm)
+    assert set(before) == {"dimm1", "d2"}, before
+    total = memtotal_kib(vm)
+    snap = "%s/dimm.snap" % vm.l1.vm_dir
+    rc, out = ctl(vm, "snapshot", "file://" + snap, timeout=300)
+    assert rc == 0, out
+    rc, out = vm.l1.run("du -k %s | cut -f1" % snap)
+    assert int(out.strip()) >= 600 * 1024, out
+    vm.kill()
+    try:
+        for name, opts in (("copy", ",resume=on"), ("cow", ",memory_restore_mode=cow,resume=on")):
+            r = restore(vm, snap, name, opts)
+            vms.started.append(r)
+            assert qmp(r, "query-status")["return"]["status"] == "running", name
+            assert dimms(r) == before, name
+            assert qmp(r, "query-memory-size-summary")["return"] == {"base-memory": 512 * MiB,
+                                                                    "plugged-memory": GiB}, name
+            assert memtotal_kib(r) == total, name
+            rc, out = r.run("md5sum /mnt/t/f | cut -d' ' -f1", timeout=120)
+            assert rc == 0 and out.strip().split()[-1] == md5, (name, out)
+            if name == "copy":
+                # The restored guest gives a DIMM back: its data moves to the rest.
+                ok(qmp(r, "device_del", id="d2"))
+                wait_for("d2 to be deleted", lambda: "d2" not in dimms(r), timeout=180)
+                wait_for("MemTotal to fall", lambda: memtotal_kib(r) <= total - 500 * 1024)
+                rc, out = r.run("md5sum /mnt/t/f | cut -d' ' -f1", timeout=120)
+                assert rc == 0 and out.strip().split()[-1] == md5, out
+            r.kill()
+    finally:
+        vm.l1.run("rm -f %s" % snap)
+
+    # A DIMM on the user's shared file is not carried: refused, nothing written, VM running.
+    vm2 = vms.start_vm(memory="size=512M,hotplug_size=1G", api_socket=True)
+    vm2.wait_ready()
+    zf = "%s/dimm-file.img" % vm2.l1.vm_dir
+    ok(qmp(vm2, "object-add", **{"qom-type": "memory-backend-file", "id": "mf", "size": 128 * MiB,
+                                 "mem-path": zf, "share": True}))
+    ok(qmp(vm2, "device_add", driver="pc-dimm", id="df", memdev="mf"))
+    rc, out = ctl(vm2, "snapshot", "file://%s/df.snap" % vm2.l1.vm_dir)
+    assert rc == 1 and "DIMM df: its memory-backend-file mf is share=on" in out, out
+    rc, out = vm2.l1.run("ls %s/df.snap* 2>/dev/null | wc -l" % vm2.l1.vm_dir)
+    assert out.strip() == "0", out
+    assert qmp(vm2, "query-status")["return"]["status"] == "running"
+    vm2.l1.run("rm -f %s" % zf)

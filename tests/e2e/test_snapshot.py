@@ -10,7 +10,7 @@ import time
 import pytest
 
 import rig
-from mvctl import ctl, devices, qmp, wait_for
+from mvctl import ctl, devices, qmp, restore, wait_for
 
 MiB = 1 << 20
 
@@ -169,22 +169,6 @@ def test_snapshot_shared_file_zone_not_copied(vms):
     vm.l1.run("rm -f %s" % snap)
 
 
-def _restore(vm, snap, name, extra=""):
-    sock = "%s/%s/%s.sock" % (vm.l1.vm_dir, vm.name, name)
-    argv = ["memvisor", "--restore", "source_url=file://%s%s" % (snap, extra), "--serial", "tty",
-            "--api-socket", sock]
-    r = rig.VM(vm.l1, vm.name + name, argv)
-    r.api_socket = sock
-
-    def up():
-        try:
-            return status(r)
-        except (AssertionError, rig.RigError):
-            return None
-    wait_for("the restored VM's control socket", up, timeout=120)
-    return r
-
-
 def _counter(r):
     return int(r.run("cat /mnt/t/c")[1].strip().split()[-1])
 
@@ -274,7 +258,7 @@ def base(_l1_manager):
 def _restored(vms, base, src, name, opts, size, c1):
     """Restores src in a mode; checks it runs with the plugged size, the data
     and the counter going on; returns (the VM, its counter)."""
-    r = _restore(base.vm, src, name, opts)
+    r = restore(base.vm, src, name, opts)
     vms.started.append(r)
     if name == "copy":
         # resume=off (the default): paused until cont.
@@ -344,7 +328,7 @@ def test_restore_two_clones_cow_shares(vms, base):
     """Two clones of one snapshot at once: cow shares the file's pages, copy does not."""
     used = {}
     for mode in ("cow", "copy"):
-        clones = [_restore(base.vm, base.path, "%s%d" % (mode, k), ",memory_restore_mode=%s,resume=on" % mode)
+        clones = [restore(base.vm, base.path, "%s%d" % (mode, k), ",memory_restore_mode=%s,resume=on" % mode)
                   for k in (1, 2)]
         vms.started.extend(clones)
         for c in clones:
@@ -442,7 +426,7 @@ def test_snapshot_live_and_pending_resize(vms):
     vm.l1.run("rm -f %s/paused.snap" % d)
 
     # The pending one: paused at 384M with 512M asked; cont, and it converges.
-    r = _restore(vm, pend, "p1")
+    r = restore(vm, pend, "p1")
     vms.started.append(r)
     assert devices(r)["mem0"]["size"] == 384 * MiB
     assert devices(r)["mem0"]["requested-size"] == 512 * MiB
@@ -453,7 +437,7 @@ def test_snapshot_live_and_pending_resize(vms):
     r.kill()
 
     # The live one: the data, the counter going on, 640M asked and reached, a resize after.
-    r = _restore(vm, live, "l1", ",resume=on")
+    r = restore(vm, live, "l1", ",resume=on")
     vms.started.append(r)
     assert devices(r)["mem0"]["requested-size"] == 640 * MiB
     wait_for("the live-restored VM at 640M", lambda: devices(r)["mem0"]["size"] == 640 * MiB)
