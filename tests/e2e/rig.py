@@ -268,6 +268,8 @@ class L1(_VMHost):
         self.art = art
         self.workdir = workdir
         self.sock_path = os.path.join(workdir, "l1-cmd.sock")
+        # QEMU's human monitor: where L1's vCPUs are when L1 stops answering.
+        self.mon_path = os.path.join(workdir, "l1-mon.sock")
         self.console_path = os.path.join(workdir, "l1-console.log")
         self.qemu_log_path = os.path.join(workdir, "l1-qemu.log")
         self._buf = ""
@@ -287,7 +289,7 @@ class L1(_VMHost):
         # More L1 kernel options, module ones too (rc.l1 hands "mod.key=val"
         # to insmod), e.g. MEMVISOR_E2E_L1_APPEND=kvm_amd.vgif=0.
         append = append if append is not None else os.environ.get("MEMVISOR_E2E_L1_APPEND", "")
-        for p in (self.sock_path, self.console_path):
+        for p in (self.sock_path, self.mon_path, self.console_path):
             if os.path.exists(p):
                 os.unlink(p)
         argv = [
@@ -295,7 +297,8 @@ class L1(_VMHost):
             "qemu-system-x86_64",
             "-accel", accel, "-cpu", "EPYC,+svm",
             "-m", memory, "-smp", str(smp),
-            "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
+            "-nodefaults", "-display", "none", "-no-reboot",
+            "-monitor", "unix:%s,server=on,wait=off" % self.mon_path,
             "-kernel", art.vmlinuz, "-initrd", art.l1_initrd,
             "-append", ("console=ttyS0 quiet panic=-1 " + append).strip(),
             "-serial", "file:" + self.console_path,
@@ -383,7 +386,62 @@ class L1(_VMHost):
             pass
         # Silent hangs happen too (seen: an L1 that printed nothing and
         # answered nothing for minutes): not answering at all is dead.
-        return (line or "no kernel message") + " (L1 stopped answering)"
+        return (line or "no kernel message") + " (L1 stopped answering%s)" % self.hang_facts()
+
+    def _qemu_cpu_seconds(self):
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def monitor(self, command, timeout=5.0):
+        """One command to L1's QEMU monitor; its output ('' when it does not answer)."""
+        out = b""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as m:
+                m.settimeout(timeout)
+                m.connect(self.mon_path)
+                m.sendall(command.encode() + b"\n")
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    try:
+                        chunk = m.recv(65536)
+                    except socket.timeout:
+                        break
+                    if not chunk:
+                        break
+                    out += chunk
+                    if out.rstrip().endswith(b"(qemu)") and out.count(b"(qemu)") >= 2:
+                        break
+        except OSError:
+            pass
+        return out.decode(errors="replace")
+
+    def hang_facts(self):
+        """What a hung L1 was doing: its QEMU's CPU use over 3 s (spinning, or
+        stuck itself) and each vCPU's RIP and privilege level (info registers);
+        the full register dump goes to l1-regs.hang.txt in the work directory."""
+        c0 = self._qemu_cpu_seconds()
+        time.sleep(3)
+        c1 = self._qemu_cpu_seconds()
+        regs = self.monitor("info registers -a")
+        try:
+            with open(os.path.join(self.workdir, "l1-regs.hang.txt"), "w") as f:
+                f.write(regs)
+        except OSError:
+            pass
+        facts = []
+        if c0 is not None and c1 is not None:
+            facts.append("QEMU used %.1f s of CPU in 3 s" % (c1 - c0))
+        rips = re.findall(r"RIP=([0-9a-f]+)", regs)
+        cpls = re.findall(r"CPL=(\d)", regs)
+        if rips:
+            facts.append("vCPU RIPs %s" % " ".join("%s(cpl%s)" % (r, c) for r, c in zip(rips, cpls)))
+        elif c0 is not None:
+            facts.append("its monitor did not answer")
+        return ("; " + "; ".join(facts)) if facts else ""
 
     def kill(self, keep_console=None):
         """Kill L1's QEMU at once (a dead or hung L1: no poweroff). keep_console
@@ -398,10 +456,13 @@ class L1(_VMHost):
         except subprocess.TimeoutExpired:
             pass
         if keep_console:
-            try:
-                os.replace(self.console_path, keep_console)
-            except OSError:
-                pass
+            regs = os.path.join(self.workdir, "l1-regs.hang.txt")
+            for src, dst in ((self.console_path, keep_console),
+                             (regs, keep_console.replace("l1-console.", "l1-regs.").replace(".log", ".txt"))):
+                try:
+                    os.replace(src, dst)
+                except OSError:
+                    pass
         self.shutdown()
 
     def _connect(self, timeout):

@@ -11,6 +11,7 @@ run only with MEMVISOR_E2E_RIG_SELFTEST=1:
 """
 
 import os
+import re
 import time
 
 import pytest
@@ -60,8 +61,18 @@ def test_rig_l1_death_is_rerun(l1, vms, how, request):
         assert "QEMU exited" in why or "Kernel panic" in why, why
     else:
         assert "BUG: rig self-test" in why and "stopped answering" in why, why
+        # A stopped QEMU: no CPU used, no monitor (a spinning L1 would show both).
+        assert "QEMU used 0.0 s of CPU in 3 s" in why and "its monitor did not answer" in why, why
     rc, out = vm.run("echo reachable", timeout=60)
     assert rc == 0 and "reachable" in out
+
+
+def test_rig_monitor_shows_l1_vcpus(l1):
+    """The register dump a hang report is made of: one RIP per L1 vCPU."""
+    if isinstance(l1, rig.Local):
+        pytest.skip("no L1: VMs run on this machine")
+    regs = l1.monitor("info registers -a")
+    assert len(re.findall(r"RIP=[0-9a-f]{16}", regs)) == int(os.environ.get("MEMVISOR_E2E_L1_SMP", "2")), regs
 
 
 def test_rig_early_triple_fault_signature():
