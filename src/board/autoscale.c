@@ -15,32 +15,17 @@
 #include "board/board.h"
 #include "config/options.h"
 #include "lib/autoscale.h"
+#include "lib/errbuf.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "virtio/balloon_state.h"
 
-#define AS_RING 16
 /*
  * A resize the guest has not completed after this long (an unplug of
  * memory it cannot move) no longer holds the policy back: it decides again
  * from what is plugged.
  */
 #define AS_STALL_MS 30000
-
-struct board_autoscale {
-	struct board *m;
-	struct loop_timer timer;
-	bool timer_ok;
-	struct as_params p;
-	struct as_state st;
-	struct as_signals last; /* the last sample */
-	bool paused[CONFIG_MAX_ZONES];
-	struct as_decision
-	    ring[AS_RING]; /* decisions that started a resize, and holds that changed */
-	unsigned int head, count;
-	struct as_decision current; /* the last evaluation, whatever it decided */
-	uint64_t evaluations;
-};
 
 static void as_fire(struct loop_timer *t);
 
@@ -346,5 +331,110 @@ int board_autoscale_query(struct board *m, struct json_object **out)
 		    list, decision_json(&a->ring[(a->head + AS_RING - a->count + k) % AS_RING]));
 	json_object_object_add(o, "decisions", list);
 	*out = o;
+	return 0;
+}
+
+/* A time of the policy's (time(NULL) seconds, 0: none) as its age now, and back. */
+#define AS_NO_AGE UINT64_MAX
+
+static uint64_t as_age(int64_t t, int64_t now)
+{
+	return t ? (uint64_t)(now > t ? now - t : 0) : AS_NO_AGE;
+}
+
+static int64_t as_unage(uint64_t age, int64_t now)
+{
+	if (age == AS_NO_AGE)
+		return 0;
+	/* 0 means none: an age that reaches back before the epoch is the epoch's next second. */
+	return age < (uint64_t)now ? now - (int64_t)age : 1;
+}
+
+void board_autoscale_save(struct board *m, struct mv_state_writer *w)
+{
+	struct board_autoscale *a = m->autoscale;
+	int64_t now = (int64_t)time(NULL);
+
+	if (!a)
+		return;
+	mv_sw_begin(w, AUTOSCALE_STATE_NAME, AUTOSCALE_STATE_VERSION);
+	mv_sw_u8(w, a->st.primed);
+	mv_sw_u64(w, a->st.last_major);
+	mv_sw_u64(w, a->st.last_swap_in);
+	mv_sw_u64(w, a->st.last_swap_out);
+	mv_sw_u64(w, as_age(a->st.surplus_since, now));
+	mv_sw_u64(w, as_age(a->st.last_resize, now));
+	mv_sw_u64(w, a->evaluations);
+	mv_sw_u32(w, m->nr_hotplug);
+	for (unsigned int i = 0; i < m->nr_hotplug; i++) {
+		mv_sw_str(w, m->cfg->zones[m->hotplug[i].zone].id);
+		mv_sw_u8(w, a->paused[i]);
+	}
+	mv_sw_end(w);
+}
+
+int board_autoscale_load(struct board *m, const struct mv_state_section *sec, char *err,
+			 size_t errlen)
+{
+	struct board_autoscale *a = m->autoscale;
+	struct mv_state_reader r = sec->payload;
+	int64_t now = (int64_t)time(NULL);
+	bool paused[CONFIG_MAX_ZONES] = {false};
+	uint64_t surplus_age, resize_age, evaluations;
+	struct as_state st;
+	uint32_t n;
+	uint8_t primed;
+	int ret;
+
+	ret = mv_state_check(sec, AUTOSCALE_STATE_NAME, AUTOSCALE_STATE_VERSION, err, errlen);
+	if (ret)
+		return ret;
+	if (!a) {
+		mv_errbuf(err, errlen, "%s: this VM has no --autoscale", sec->name);
+		return -EINVAL;
+	}
+	as_state_init(&st);
+	primed = mv_sr_u8(&r);
+	st.last_major = mv_sr_u64(&r);
+	st.last_swap_in = mv_sr_u64(&r);
+	st.last_swap_out = mv_sr_u64(&r);
+	surplus_age = mv_sr_u64(&r);
+	resize_age = mv_sr_u64(&r);
+	evaluations = mv_sr_u64(&r);
+	n = mv_sr_u32(&r);
+	if (!r.short_read && n != m->nr_hotplug) {
+		mv_errbuf(err, errlen, "%s: %u virtio-mem devices; this VM has %u", sec->name, n,
+			  m->nr_hotplug);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < n && !r.short_read; i++) {
+		char id[CONFIG_ID_LEN];
+		uint8_t p;
+
+		mv_sr_str(&r, id, sizeof(id));
+		p = mv_sr_u8(&r);
+		if (r.short_read)
+			break;
+		if (strcmp(id, m->cfg->zones[m->hotplug[i].zone].id) || p > 1) {
+			mv_errbuf(err, errlen,
+				  "%s: device %u is not %s, or its paused flag is not 0 or 1",
+				  sec->name, i, m->cfg->zones[m->hotplug[i].zone].id);
+			return -EINVAL;
+		}
+		paused[i] = p;
+	}
+	ret = mv_state_done(sec, &r, err, errlen);
+	if (ret)
+		return ret;
+	if (primed > 1) {
+		mv_errbuf(err, errlen, "%s: primed %u is not 0 or 1", sec->name, primed);
+		return -EINVAL;
+	}
+	st.primed = primed;
+	st.surplus_since = as_unage(surplus_age, now);
+	st.last_resize = as_unage(resize_age, now);
+	a->st = st;
+	a->evaluations = evaluations;
+	memcpy(a->paused, paused, sizeof(a->paused));
 	return 0;
 }

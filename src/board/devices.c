@@ -453,9 +453,27 @@ static int dev_dimms_save(struct board *m, enum board_phase ph, struct mv_state_
 	return ph == BOARD_PHASE_MEMORY ? board_dimms_save(m, w) : 0;
 }
 
-static int dev_none_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_autoscale_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
 {
+	if (ph == BOARD_PHASE_DEVICES)
+		board_autoscale_save(m, w);
 	return 0;
+}
+
+/* A snapshot without the section (no --autoscale, or an older build's): the policy starts afresh.
+ */
+static int dev_autoscale_load(struct board *m, enum board_phase ph, const struct board_stream *s,
+			      char *err, size_t errlen)
+{
+	struct mv_state_section sec;
+	int ret;
+
+	if (ph != BOARD_PHASE_DEVICES || !m->autoscale)
+		return 0;
+	ret = mv_state_find(s->p, s->len, AUTOSCALE_STATE_NAME, &sec, err, errlen);
+	if (ret == -ENOENT)
+		return 0;
+	return ret ? ret : board_autoscale_load(m, &sec, err, errlen);
 }
 
 static int dev_none_load(struct board *m, enum board_phase ph, const struct board_stream *s,
@@ -486,7 +504,7 @@ static const struct board_device board_devices[] = {
      dev_balloon_save, dev_balloon_load, board_balloon_pause},
     /* Not a device: the policy that drives virtio-mem by the balloon's statistics. */
     {"autoscale", board_autoscale_create, board_autoscale_reset, board_autoscale_destroy,
-     dev_none_save, dev_none_load, NULL},
+     dev_autoscale_save, dev_autoscale_load, NULL},
 };
 
 int board_create_devices(struct board *m)

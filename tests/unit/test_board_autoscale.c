@@ -88,25 +88,22 @@ static uint64_t requested(struct board *m)
 	return vi.requested_size;
 }
 
-static void test_tick_resizes_and_hand_set_pauses(void **st)
+/* A board with one 1G virtio-mem device, a balloon and --autoscale, as line says. */
+static struct board *as_board_new(char *line, struct mv_config *cfg)
 {
-	char line[] = "--dry-run --memory size=256M,hotplug_method=virtio-mem,hotplug_size=1G "
-		      "--balloon size=0,statistics_polling_interval=1 "
-		      "--autoscale min=256M,max=1280M,down_delay=0,up_step=64M";
 	char *argv[16], err[CONFIG_ERR_LEN];
-	struct mv_config cfg;
 	struct board *m = calloc(1, sizeof(*m));
 	struct board_hotplug *h;
-	struct json_object *q, *v;
 	bool exit_now;
 	int argc;
 
+	assert_non_null(m);
 	mv_log_set_quiet(true);
-	config_init(&cfg);
+	config_init(cfg);
 	argv_of(line, argv, &argc);
-	assert_int_equal(config_parse_args(&cfg, argc, argv, &exit_now, err, sizeof(err)), 0);
-	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
-	board_init(m, &cfg);
+	assert_int_equal(config_parse_args(cfg, argc, argv, &exit_now, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(cfg, err, sizeof(err)), 0);
+	board_init(m, cfg);
 	assert_int_equal(board_create_memory(m), 0);
 	assert_int_equal(loop_init(&m->loop), 0);
 	m->vm.kvm_fd = m->vm.vm_fd = m->vm.event_fd = -1;
@@ -127,6 +124,36 @@ static void test_tick_resizes_and_hand_set_pauses(void **st)
 	m->nr_hotplug = 1;
 	assert_int_equal(board_create_devices(m), 0);
 	assert_non_null(m->autoscale);
+	return m;
+}
+
+static void as_board_free(struct board *m, struct mv_config *cfg)
+{
+	board_destroy_devices(m);
+	assert_null(m->autoscale);
+	board_destroy_hotplug(m);
+	board_destroy_backends(m);
+	bus_destroy(&m->vm.pio);
+	bus_destroy(&m->vm.mmio);
+	gmem_destroy(&m->vm.mem);
+	loop_destroy(&m->loop);
+	free(m);
+	config_free(cfg);
+}
+
+#define AS_LINE                                                                                    \
+	"--dry-run --memory size=256M,hotplug_method=virtio-mem,hotplug_size=1G "                  \
+	"--balloon size=0,statistics_polling_interval=1 "                                          \
+	"--autoscale min=256M,max=1280M,down_delay=0,up_step=64M"
+
+static void test_tick_resizes_and_hand_set_pauses(void **st)
+{
+	char line[] = AS_LINE, err[CONFIG_ERR_LEN];
+	struct mv_config cfg;
+	struct board *m = as_board_new(line, &cfg);
+	struct board_hotplug *h = &m->hotplug[0];
+	struct json_object *q, *v;
+
 	assert_int_equal(requested(m), 0);
 
 	/* No statistics yet: hold. */
@@ -185,16 +212,120 @@ static void test_tick_resizes_and_hand_set_pauses(void **st)
 	board_autoscale_tick(m);
 	assert_true(requested(m) > 44 * MiB);
 
-	board_destroy_devices(m);
-	assert_null(m->autoscale);
-	board_destroy_hotplug(m);
-	board_destroy_backends(m);
-	bus_destroy(&m->vm.pio);
-	bus_destroy(&m->vm.mmio);
-	gmem_destroy(&m->vm.mem);
-	loop_destroy(&m->loop);
-	free(m);
-	config_free(&cfg);
+	as_board_free(m, &cfg);
+}
+
+/* Saves a's policy state, lets edit() damage the payload, loads it into b. */
+static int save_load(struct board *a, struct board *b, void (*edit)(struct mv_state_writer *w),
+		     char *err, size_t errlen)
+{
+	struct mv_state_writer w;
+	struct mv_state_reader r;
+	struct mv_state_section sec;
+	int ret;
+
+	mv_sw_init(&w);
+	board_autoscale_save(a, &w);
+	assert_int_equal(mv_sw_error(&w), 0);
+	if (edit)
+		edit(&w);
+	mv_sr_init(&r, w.buf, w.len);
+	ret = mv_state_next(&r, &sec, err, errlen);
+	assert_int_equal(ret, 1);
+	ret = board_autoscale_load(b, &sec, err, errlen);
+	mv_sw_free(&w);
+	return ret;
+}
+
+/* Header: name length, "autoscale", version, length; then primed and three counters. */
+#define AS_HDR	  (1 + 9 + 4 + 8)
+#define AS_PRIMED AS_HDR
+#define AS_NDEV	  (AS_HDR + 1 + 8 * 6)
+#define AS_PAUSED (AS_NDEV + 4 + 1 + 4)
+
+static void edit_primed(struct mv_state_writer *w)
+{
+	w->buf[AS_PRIMED] = 2;
+}
+static void edit_ndev(struct mv_state_writer *w)
+{
+	w->buf[AS_NDEV] = 2;
+}
+static void edit_id(struct mv_state_writer *w)
+{
+	w->buf[AS_NDEV + 4 + 1] = 'X';
+}
+static void edit_paused(struct mv_state_writer *w)
+{
+	w->buf[AS_PAUSED] = 7;
+}
+static void edit_version(struct mv_state_writer *w)
+{
+	w->buf[1 + 9] = AUTOSCALE_STATE_VERSION + 1;
+}
+static void edit_short(struct mv_state_writer *w)
+{
+	w->buf[1 + 9 + 4] -= 1; /* the payload ends inside the paused flag */
+}
+
+/*
+ * Snapshot and restore: the policy's ages survive (a surplus 30 s old is
+ * 30 s old after the load, whenever that is), with the counters, the
+ * evaluation count and a hand-set pause; damaged sections are refused,
+ * naming the field, and the loaded board keeps its own state.
+ */
+static void test_save_load(void **st)
+{
+	char la[] = AS_LINE, lb[] = AS_LINE, err[CONFIG_ERR_LEN] = "";
+	struct mv_config ca, cb;
+	struct board *a = as_board_new(la, &ca), *b = as_board_new(lb, &cb);
+	struct as_state *sa = &a->autoscale->st, *sb = &b->autoscale->st;
+	int64_t now = (int64_t)time(NULL);
+
+	board_autoscale_hand_set(a, 0);
+	*sa = (struct as_state){now - 30, now - 100, true, 1234, 5, 6};
+	a->autoscale->evaluations = 41;
+	assert_int_equal(save_load(a, b, NULL, err, sizeof(err)), 0);
+	assert_true(sb->surplus_since >= now - 30 && sb->surplus_since <= (int64_t)time(NULL) - 30);
+	assert_true(sb->last_resize >= now - 100 && sb->last_resize <= (int64_t)time(NULL) - 100);
+	assert_true(sb->primed);
+	assert_int_equal(sb->last_major, 1234);
+	assert_int_equal(sb->last_swap_in, 5);
+	assert_int_equal(sb->last_swap_out, 6);
+	assert_int_equal(b->autoscale->evaluations, 41);
+	assert_true(b->autoscale->paused[0]);
+
+	/* None and never stay none and never. */
+	*sa = (struct as_state){0};
+	a->autoscale->evaluations = 0;
+	assert_int_equal(save_load(a, b, NULL, err, sizeof(err)), 0);
+	assert_int_equal(sb->surplus_since, 0);
+	assert_int_equal(sb->last_resize, 0);
+	assert_int_equal(b->autoscale->evaluations, 0);
+
+	static const struct {
+		void (*edit)(struct mv_state_writer *w);
+		const char *want;
+	} bad[] = {
+	    {edit_primed, "autoscale: primed 2 is not 0 or 1"},
+	    {edit_ndev, "autoscale: 2 virtio-mem devices; this VM has 1"},
+	    {edit_id, "autoscale: device 0 is not mem0"},
+	    {edit_paused, "autoscale: device 0 is not mem0, or its paused flag is not 0 or 1"},
+	    {edit_version, "autoscale"},
+	    {edit_short, "autoscale"},
+	};
+	*sa = (struct as_state){now - 5, now - 5, true, 1, 1, 1};
+	a->autoscale->evaluations = 1;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(save_load(a, b, bad[i].edit, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].want);
+		assert_int_equal(sb->surplus_since, 0); /* as the last good load left it */
+		assert_int_equal(b->autoscale->evaluations, 0);
+	}
+	as_board_free(a, &ca);
+	as_board_free(b, &cb);
 }
 
 static void test_no_autoscale(void **st)
@@ -220,6 +351,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tick_resizes_and_hand_set_pauses),
+	    cmocka_unit_test(test_save_load),
 	    cmocka_unit_test(test_no_autoscale),
 	};
 
