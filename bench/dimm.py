@@ -16,7 +16,9 @@ guest's memory onlined movable (memhp_default_state=online_movable). Then:
           query-memory-devices (memvisor-ctl --json, which speaks QMP to
           both) until the DIMM is gone, i.e. the guest ejected it and the
           VMM removed it (QEMU and memvisor both send DEVICE_DELETED then)
-  rss     the VMM's VmRSS with the DIMM full and after the shrink
+  rss     the VMM's VmRSS with the DIMM full, and after the shrink and an
+          object-del of its backend (QEMU frees the memory only then;
+          memvisor already at the eject)
 
 Runs alternate the order (memvisor first, then QEMU first, ...). Prints
 "key value" lines (medians) and "key_all v1,v2,..." lines; progress on
@@ -124,12 +126,19 @@ def one_run(l1, kind):
         rss_full = vm.rss_kib()
         vm.run("rm /mnt/t/f && umount /mnt/t && echo 3 > /proc/sys/vm/drop_caches", check=True)
         shrink = shrink_timed(l1, sock)
+        # QEMU frees the memory with its backend object, not with the DIMM: both get object-del.
+        reply = qmp(l1, sock, "object-del", id="m1")
+        if "return" not in reply:
+            raise rig.RigError("%s: object-del refused: %r" % (kind, reply))
         time.sleep(1)
         rss_after = vm.rss_kib()
         vm.poweroff()
         vm.wait_exit()
     finally:
-        vm.kill()
+        try:
+            vm.kill()
+        except (rig.RigError, OSError):
+            pass  # a dead L1: run_surviving_l1 finds out why
     r = {"grow_s": grow, "shrink_s": shrink, "rss_full_kib": rss_full, "rss_after_shrink_kib": rss_after}
     log("%s: %s" % (kind, " ".join("%s=%s" % (k, round(v, 2)) for k, v in r.items())))
     return r

@@ -280,8 +280,9 @@ class L1(_VMHost):
         self.sock = None
         self.sock_closed = False
         self.boot_seconds = None
-        # The whole L1 lives at most this long, whatever happens here.
-        limit = limit or int(os.environ.get("MEMVISOR_E2E_L1_LIMIT", "1800"))
+        # The whole L1 lives at most this long, whatever happens here: longer
+        # than a whole e2e run (an L1 that never dies serves all of it).
+        limit = limit or int(os.environ.get("MEMVISOR_E2E_L1_LIMIT", "5400"))
         # For measurements (tests/e2e/measure_l1_deaths.py): L1's vCPUs and
         # QEMU's accelerator options, e.g. MEMVISOR_E2E_L1_ACCEL=tcg,thread=single.
         smp = smp or int(os.environ.get("MEMVISOR_E2E_L1_SMP", "2"))

@@ -367,6 +367,51 @@ def test_restore_refusals(vms, base):
     vms.l1.run("rm -f %s %s.bad" % (snap, snap))
 
 
+def _hugetlb_maps(vm, kib):
+    """The VMM's 2M-page mappings of at least kib KiB."""
+    return [m for m in vm.smaps() if m.get("KernelPageSize") == 2048 and m.get("Size", 0) >= kib]
+
+
+def test_snapshot_hugetlb_zone_restored_as_hugetlb(vms):
+    """A hugepages=on zone comes back as hugetlb memory (copy; cow is
+    refused in one line: hugetlb cannot map a file privately), its data
+    intact, and the 2M pages go back to L1's pool when the VM ends."""
+    l1 = vms.l1
+    _, old = l1.run("cat /proc/sys/vm/nr_hugepages", timeout=10)
+    l1.run("echo 200 > /proc/sys/vm/nr_hugepages", check=True, timeout=60)
+    snap = "%s/huge.snap" % l1.vm_dir
+    try:
+        _, out = l1.run("grep HugePages_Free /proc/meminfo")
+        if int(out.split()[-1]) < 192:
+            pytest.skip("L1 could not reserve 192 2M pages")
+        vm = vms.start_vm(memory="size=0", args=["--memory-zone", "id=h0,size=384M,hugepages=on"],
+                          api_socket=True)
+        vm.wait_ready()
+        assert _hugetlb_maps(vm, 384 * 1024), vm.smaps()
+        rc, out = vm.run("mkdir -p /mnt/t && mount -t tmpfs t /mnt/t && "
+                         "dd if=/dev/urandom of=/mnt/t/f bs=1M count=64 2>/dev/null && "
+                         "md5sum /mnt/t/f | cut -d' ' -f1", timeout=120)
+        assert rc == 0, out
+        md5 = out.strip().split()[-1]
+        rc, out = ctl(vm, "snapshot", "file://" + snap, timeout=300)
+        assert rc == 0, out
+        vm.kill()
+        rc, out = l1.run("memvisor --restore source_url=file://%s,memory_restore_mode=cow; echo rc=$?" % snap,
+                         timeout=60)
+        assert "has hugepages=on, and hugetlb memory cannot map a file privately" in out, out
+        assert "rc=0" not in out, out
+        r = restore(vm, snap, "huge", ",resume=on")
+        vms.started.append(r)
+        assert _hugetlb_maps(r, 384 * 1024), r.smaps()
+        rc, out = r.run("md5sum /mnt/t/f | cut -d' ' -f1", timeout=120)
+        assert rc == 0 and out.strip().split()[-1] == md5, out
+        r.kill()
+        wait_for("the 2M pages back in L1's pool",
+                 lambda: int(l1.run("grep HugePages_Free /proc/meminfo")[1].split()[-1]) >= 200, timeout=30)
+    finally:
+        l1.run("rm -f %s; echo %s > /proc/sys/vm/nr_hugepages" % (snap, old.strip() or "0"), timeout=60)
+
+
 def _pause_ms(out):
     """memvisor-ctl snapshot's line: 'snapshot URL: paused 12.345 ms, 3 passes over memory'."""
     line = [l for l in out.splitlines() if l.startswith("snapshot ") and " paused " in l]
