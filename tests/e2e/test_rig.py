@@ -115,10 +115,18 @@ def test_rig_exit_after_running_triple_fault_signature():
     vm._mv = lambda args, timeout=None: (0, "1\n")
     boot = "__MV_READY 0123abcd-0000-0000-0000-0123456789ab\n"
     fault = "memvisor: error: the guest triple-faulted (CPU shutdown)\n"
+    vm.argv = ["memvisor", "--memory", "size=512M"]
     vm.log = lambda offset=0: "Linux version\n" + boot + "reboot: Power down\n" + fault
     with pytest.raises(rig.RigError) as e:
         vm.wait_exit(timeout=1)
     assert rig.RUNNING_TRIPLE_FAULT in str(e.value), e.value
+    # A restored guest never announces itself on the new console; it was running when saved.
+    vm.argv = ["memvisor", "--restore", "source_url=file:///run/vm/x.snap"]
+    vm.log = lambda offset=0: fault
+    with pytest.raises(rig.RigError) as e:
+        vm.wait_exit(timeout=1)
+    assert rig.RUNNING_TRIPLE_FAULT in str(e.value), e.value
+    vm.argv = ["memvisor", "--memory", "size=512M"]
     vm.log = lambda offset=0: "Linux version\n" + boot + "memvisor: error: the guest kernel panicked\n"
     assert vm.wait_exit(timeout=1) == 1
     vm._mv = lambda args, timeout=None: (0, "0\n")
