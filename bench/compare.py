@@ -183,27 +183,30 @@ def one_run(l1, kind, kill_l1=False):
     return r
 
 
-def run_surviving_l1(l1, art, kind, restarts):
+def run_surviving_l1(l1, art, kind, restarts, one=None, what="run"):
     """one_run, once more on a new L1 when L1 died under it (the emulated
     SVM rarely kills L1's kernel; see tests/e2e/conftest.py). A failure with
     a live L1, or a second death, is raised. Returns (l1, result): the L1
     may be a new one. MEMVISOR_BENCH_KILL_L1=1 (a test of this path) kills
-    the first L1 in the middle of the first run."""
+    the first L1 in the middle of the first run. one: the run to make
+    (default one_run; bench/dimm.py passes its own), what: its name in logs."""
+    one = one or one_run
     mark = l1.console_offset()
     try:
         if os.environ.get("MEMVISOR_BENCH_KILL_L1") == "1" and not restarts and isinstance(l1, rig.L1):
-            return l1, one_run(l1, kind, kill_l1=True)
-        return l1, one_run(l1, kind)
+            return l1, one(l1, kind, kill_l1=True)
+        return l1, one(l1, kind)
     except rig.RigError:
         why = l1.death(mark)
         if not why:
             raise
-    line = "rig: L1 died during the %s run (%s); restarted, run repeated" % (kind, why)
+    line = "rig: L1 died during the %s %s (%s); restarted, run repeated" % (kind, what, why)
     restarts.append(line)
     log(line)
-    l1.kill(keep_console=os.path.join(l1.workdir, "l1-console.dead-%d.log" % len(restarts)))
+    l1.kill(keep_console=os.path.join(l1.workdir, "l1-console.dead-%s%d.log"
+                                      % ("" if what == "run" else what.split()[0] + "-", len(restarts))))
     l1 = rig.L1.boot(art)
-    return l1, one_run(l1, kind)
+    return l1, one(l1, kind)
 
 
 def plan(reps, extra):

@@ -24,7 +24,7 @@ Runs alternate the order (memvisor first, then QEMU first, ...). Prints
 "key value" lines (medians) and "key_all v1,v2,..." lines; progress on
 stderr. Usage: dimm.py [--budget SECONDS] [REPEATS]; with --budget, pairs
 that would not fit are skipped (the first never). An L1 that dies under a
-run is replaced and the run repeated once (as compare.py).
+run is replaced and the run repeated once (compare.py's run_surviving_l1).
 """
 
 import json
@@ -36,6 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import rig  # noqa: E402
+from compare import qmp_json, run_surviving_l1  # noqa: E402
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -45,13 +46,6 @@ TOUCH_MIB = 800
 def log(msg):
     sys.stderr.write("[dimm] %s\n" % msg)
     sys.stderr.flush()
-
-
-def qmp_json(execute, **arguments):
-    msg = {"execute": execute}
-    if arguments:
-        msg["arguments"] = arguments
-    return json.dumps(msg, separators=(",", ":"))
 
 
 def qmp(l1, sock, execute, **arguments):
@@ -96,10 +90,12 @@ echo "TIMEOUT last: $out"; exit 1
     raise rig.RigError("DIMM d1 not removed: %s" % out.strip())
 
 
-def one_run(l1, kind):
+def one_run(l1, kind, kill_l1=False):
     vm, sock = start(l1, kind)
     try:
         vm.wait_ready(timeout=rig.scaled(180))
+        if kill_l1:  # MEMVISOR_BENCH_KILL_L1=1: the death path of run_surviving_l1
+            l1.send("echo c > /proc/sysrq-trigger")
         base = vm.meminfo()["MemTotal"]
         mark = len(vm.log())
         # The marker is typed as DIMM""_GREW, so only the loop's output matches.
@@ -144,23 +140,6 @@ def one_run(l1, kind):
     return r
 
 
-def run_surviving_l1(l1, art, kind, restarts):
-    """one_run, repeated once on a new L1 if L1 died under it; (l1, result)."""
-    mark = l1.console_offset()
-    try:
-        return l1, one_run(l1, kind)
-    except rig.RigError:
-        why = l1.death(mark)
-        if not why:
-            raise
-    line = "rig: L1 died during the %s DIMM run (%s); restarted, run repeated" % (kind, why)
-    restarts.append(line)
-    log(line)
-    l1.kill(keep_console=os.path.join(l1.workdir, "l1-console.dead-dimm-%d.log" % len(restarts)))
-    l1 = rig.L1.boot(art)
-    return l1, one_run(l1, kind)
-
-
 def main():
     args = sys.argv[1:]
     budget = None
@@ -183,7 +162,7 @@ def main():
                 continue
             t0 = time.time()
             for kind in pair:
-                l1, r = run_surviving_l1(l1, art, kind, restarts)
+                l1, r = run_surviving_l1(l1, art, kind, restarts, one_run, "DIMM run")
                 results[kind].append(r)
             longest = max(longest, time.time() - t0)
     finally:
