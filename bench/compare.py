@@ -103,6 +103,19 @@ class Target:
                     return reply["return"]
         return None
 
+    def slot_stats(self):
+        """memvisor's slot counters for the device ({} for QEMU)."""
+        if not self.kind.startswith("memvisor"):
+            return {}
+        cmd = "memvisor-ctl --socket %s --json '%s'" % (self.sock, qmp_json("query-memory-devices"))
+        rc, out = self.l1.run(cmd, timeout=30)
+        for line in out.splitlines():
+            if line.startswith("{"):
+                for d in json.loads(line).get("return", []):
+                    if d["data"].get("id") == self.dev:
+                        return {k: d["data"].get(k, 0) for k in ("x-slot-changes", "x-slot-holds", "x-slots")}
+        return {}
+
     def resize_timed(self, target, limit):
         """Set requested-size and poll the plugged size inside L1; seconds taken."""
         get = qmp_json("qom-get", path=self.dev, property="size")
@@ -151,7 +164,9 @@ def one_run(l1, kind, kill_l1=False):
         if kill_l1:
             l1.send("echo c > /proc/sysrq-trigger")
         rss_boot = vm.rss_kib()
+        s0 = t.slot_stats()
         grow = t.resize_timed(GROWN, 240)
+        s1 = t.slot_stats()
         rc, out = vm.run(
             "mkdir -p /mnt/t && mount -t tmpfs -o size=%dM t /mnt/t && "
             "dd if=/dev/zero of=/mnt/t/f bs=1M count=%d 2>&1 | tail -n1" % (TOUCH_MIB + 100, TOUCH_MIB),
@@ -162,6 +177,7 @@ def one_run(l1, kind, kill_l1=False):
         rss_full = vm.rss_kib()
         vm.run("rm /mnt/t/f && umount /mnt/t && echo 3 > /proc/sys/vm/drop_caches", check=True)
         shrink = t.resize_timed(START, 300)
+        s2 = t.slot_stats()
         time.sleep(1)
         rss_after = vm.rss_kib()
         vm.poweroff()
@@ -179,6 +195,12 @@ def one_run(l1, kind, kill_l1=False):
         "rss_full_kib": rss_full,
         "rss_after_shrink_kib": rss_after,
     }
+    if s0 and s1 and s2:
+        grown_gib = (GROWN - START) / GiB
+        r["slot_changes_per_gib_grown"] = (s1["x-slot-changes"] - s0["x-slot-changes"]) / grown_gib
+        r["slot_changes_per_gib_shrunk"] = (s2["x-slot-changes"] - s1["x-slot-changes"]) / grown_gib
+        r["slot_holds_shrink"] = s2["x-slot-holds"] - s1["x-slot-holds"]
+        r["slots_grown"] = s1["x-slots"]
     log("%s: %s" % (kind, " ".join("%s=%s" % (k, round(v, 2)) for k, v in r.items())))
     return r
 

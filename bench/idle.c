@@ -2,13 +2,17 @@
  * idle: what the VMM's hotplug machinery holds on the host for one big
  * virtio-mem region with nothing plugged, and what it adds per plugged GiB.
  *
- * Usage: idle REGION_GIB [PLUG_GIB]
+ * Usage: idle REGION_GIB [PLUG_GIB [count]]
+ * PLUG_GIB is plugged in 128 MiB requests, as the Linux driver plugs a
+ * memory block per request, with prealloc=on; "count" plugs without
+ * populating (for sizes this host cannot hold: the slot figures only).
  * Builds the real objects the machine builds (backend_create of the
  * hotplug region, hp_init, vmem_init) with fake KVM slots and a fake guest
  * memory, in a fresh process so RSS deltas are this region's alone. Prints
  * "key value" lines; bench/run.sh turns them into the table.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 
 #define BLOCK	   (2 * MiB)
 #define MAX_SLOTS  32000
+#define REQUEST	   (128 * MiB)
 #define REGION_GPA (4 * GiB)
 
 struct idle {
@@ -112,7 +117,8 @@ int main(int argc, char **argv)
 	};
 	struct fake_gmem fm;
 	struct hp_stats st;
-	uint64_t granule, plug;
+	uint64_t plug, off;
+	bool count_only;
 	long rss0, pte0, rss1, pte1, rss2, pte2;
 	char err[256];
 	int ret;
@@ -124,6 +130,7 @@ int main(int argc, char **argv)
 	mv_log_set_quiet(true);
 	spec.size = strtoull(argv[1], NULL, 0) * GiB;
 	plug = argc > 2 ? strtoull(argv[2], NULL, 0) * GiB : 0;
+	count_only = argc > 3 && !strcmp(argv[3], "count");
 	/* The fake guest RAM is not the hotplug machinery's: allocate it first. */
 	fake_gmem_init(&fm, 0, 1 * MiB);
 	memset(fm.buf, 0, 1 * MiB);
@@ -135,8 +142,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "idle: %s\n", err);
 		return 1;
 	}
-	granule = hp_granule_for(spec.size, BLOCK, MAX_SLOTS);
-	ret = hp_init(&s.hp, &ops, REGION_GPA, spec.size, BLOCK, granule, s.b.hva, true);
+	ret = hp_init(&s.hp, &ops, REGION_GPA, spec.size, BLOCK, MAX_SLOTS, s.b.hva, !count_only);
 	if (ret) {
 		fprintf(stderr, "idle: hp_init: %d\n", ret);
 		return 1;
@@ -151,18 +157,19 @@ int main(int argc, char **argv)
 	pte1 = status_kib("VmPTE");
 	hp_get_stats(&s.hp, &st);
 	printf("region_gib %s\n", argv[1]);
-	printf("granule_kib %" PRIu64 "\n", (uint64_t)(granule / KiB));
-	printf("granules %" PRIu64 "\n", s.hp.ngranules);
+	printf("max_slots %" PRIu32 "\n", s.hp.max_slots);
 	printf("idle_rss_kib %ld\n", rss1 - rss0);
 	printf("idle_pte_kib %ld\n", pte1 - pte0);
 	printf("idle_slots %" PRIu64 "\n", st.slots);
 
 	if (plug) {
 		/* prealloc=on: the plugged memory itself is resident, the rest is overhead. */
-		ret = hp_plug(&s.hp, 0, plug);
-		if (ret) {
-			fprintf(stderr, "idle: hp_plug: %d\n", ret);
-			return 1;
+		for (off = 0; off < plug; off += REQUEST) {
+			ret = hp_plug(&s.hp, off, MV_MIN(REQUEST, plug - off));
+			if (ret) {
+				fprintf(stderr, "idle: hp_plug: %d\n", ret);
+				return 1;
+			}
 		}
 		rss2 = status_kib("VmRSS");
 		pte2 = status_kib("VmPTE");
@@ -172,9 +179,21 @@ int main(int argc, char **argv)
 		printf("plugged_overhead_kib %ld\n", rss2 - rss0 - (long)(plug >> 10));
 		printf("plugged_pte_kib %ld\n", pte2 - pte0);
 		printf("plugged_slots %" PRIu64 "\n", st.slots);
-		ret = hp_unplug(&s.hp, 0, plug);
+		printf("plugged_slot_changes %" PRIu64 "\n", st.slot_changes);
+		/*
+		 * What KVM keeps for those slots, from its code: per slot a
+		 * struct kvm_memory_slot (~200 bytes) and its large-page info
+		 * (4 bytes per 2 MiB and per 1 GiB page); the 4 KiB rmap
+		 * (8 bytes per page) only where the shadow MMU is in use (a
+		 * nested guest, or TDP MMU off): it grows with the memory
+		 * mapped, not with the slot count.
+		 */
+		printf("plugged_kvm_meta_kib %" PRIu64 "\n",
+		       (uint64_t)((st.slots * 200 + plug / (2 * MiB) * 4 + plug / GiB * 4) / KiB));
+		printf("plugged_kvm_rmap_kib %" PRIu64 "\n", (uint64_t)(plug / 4096 * 8 / KiB));
+		ret = hp_unplug_all(&s.hp);
 		if (ret)
-			fprintf(stderr, "idle: hp_unplug: %d\n", ret);
+			fprintf(stderr, "idle: hp_unplug_all: %d\n", ret);
 	}
 	vmem_destroy(&s.m);
 	hp_destroy(&s.hp);

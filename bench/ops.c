@@ -190,8 +190,7 @@ static struct rig *rig_create(uint64_t region, int kind, bool prealloc)
 			exit(1);
 		}
 	}
-	ret = hp_init(&g->hp, &hops, VMEM_GPA, region, BLOCK,
-		      hp_granule_for(region, BLOCK, MAX_SLOTS), g->b.hva, prealloc);
+	ret = hp_init(&g->hp, &hops, VMEM_GPA, region, BLOCK, MAX_SLOTS, g->b.hva, prealloc);
 	if (ret)
 		die("hp_init", ret);
 	fake_gmem_init(&g->fm, RING_GPA, RING_SIZE);

@@ -65,7 +65,9 @@ struct api_memdev_info {
 	uint64_t unmap_failures;   /* unplugs KVM refused (slot kept, request answered BUSY) */
 	uint64_t unplugged_reads;  /* guest reads of unplugged memory, answered with zeros */
 	uint64_t unplugged_writes; /* guest writes to unplugged memory, dropped */
-	uint64_t exposed_bytes;	   /* unplugged but still mapped (granule larger than a block) */
+	uint64_t slot_changes;	   /* KVM memory slots made or removed for it since boot */
+	uint64_t slot_holds;	   /* times the vCPUs were held to replace a slot */
+	uint64_t slots_refused;	   /* requests refused for want of memory slots */
 	uint64_t slots;		   /* KVM memory slots the device's plugged memory uses */
 	uint64_t size_changed_ms;  /* loop_now_ms() of the last plugged-size change, 0: never */
 	uint64_t

@@ -287,7 +287,9 @@ struct json_object *api_memdev_json(struct api *api, const struct api_memdev_inf
 	json_object_object_add(d, "x-unplugged-reads", json_object_new_uint64(m->unplugged_reads));
 	json_object_object_add(d, "x-unplugged-writes",
 			       json_object_new_uint64(m->unplugged_writes));
-	json_object_object_add(d, "x-exposed-bytes", json_object_new_uint64(m->exposed_bytes));
+	json_object_object_add(d, "x-slot-changes", json_object_new_uint64(m->slot_changes));
+	json_object_object_add(d, "x-slot-holds", json_object_new_uint64(m->slot_holds));
+	json_object_object_add(d, "x-slots-refused", json_object_new_uint64(m->slots_refused));
 	json_object_object_add(d, "x-unmap-failures", json_object_new_uint64(m->unmap_failures));
 	json_object_object_add(d, "x-slots", json_object_new_uint64(m->slots));
 	api_add_age(d, "x-size-age-ms", now, m->size_changed_ms);

@@ -106,7 +106,9 @@ static int mapi_memdev_info(struct api_backend *b, unsigned int idx, struct api_
 	out->plugs_refused = vi.plug_refused;
 	out->unplugged_reads = st.unplugged_reads;
 	out->unplugged_writes = st.unplugged_writes;
-	out->exposed_bytes = st.exposed_bytes;
+	out->slot_changes = st.slot_changes;
+	out->slot_holds = st.holds;
+	out->slots_refused = st.slots_refused;
 	out->unmap_failures = st.unmap_failures;
 	out->slots = st.slots;
 	out->size_changed_ms = h->size_changed_ms;

@@ -145,11 +145,23 @@ static int board_hp_discard(struct hp_region *r, uint64_t off, uint64_t len)
 	return backend_discard(board_hp(r)->backend, off, len);
 }
 
+static void board_hp_hold(struct hp_region *r)
+{
+	vm_hold(&board_hp(r)->m->vm);
+}
+
+static void board_hp_release(struct hp_region *r)
+{
+	vm_release(&board_hp(r)->m->vm);
+}
+
 static const struct hp_ops board_hp_ops = {
     .map = board_hp_map,
     .unmap = board_hp_unmap,
     .populate = board_hp_populate,
     .discard = board_hp_discard,
+    .hold = board_hp_hold,
+    .release = board_hp_release,
 };
 
 /* vCPU thread: a guest access that no slot and no device claimed. */
@@ -164,66 +176,63 @@ static bool board_unmapped(struct vm *vm, uint64_t gpa, void *data, uint32_t len
 	return false;
 }
 
+/*
+ * The memory slots a DIMM or a --pmem device takes, counted before they
+ * exist, so the virtio-mem regions' shares leave room for them.
+ */
+static uint64_t board_slots_later(const struct board *m)
+{
+	return (uint64_t)m->cfg->dimm_slots + m->cfg->nr_pmem;
+}
+
 int board_create_hotplug(struct board *m)
 {
-	uint64_t sizes[CONFIG_MAX_ZONES], blocks[CONFIG_MAX_ZONES], granules[CONFIG_MAX_ZONES];
-	uint64_t budget, need = 0;
+	uint64_t sizes[CONFIG_MAX_ZONES], free_slots, later, budget;
+	uint32_t shares[CONFIG_MAX_ZONES];
 	unsigned int z, n = 0, i;
 	int ret;
 
-	for (z = 0; z < m->layout.nr_zones; z++) {
-		if (!m->layout.zones[z].hotplug_size)
-			continue;
-		sizes[n] = m->layout.zones[z].hotplug_size;
-		blocks[n++] = m->cfg->zones[z].block_size;
-	}
+	for (z = 0; z < m->layout.nr_zones; z++)
+		if (m->layout.zones[z].hotplug_size)
+			sizes[n++] = m->layout.zones[z].hotplug_size;
 	if (!n)
 		return 0;
-	/* Memory slots left for virtio-mem granules, shared out by region size. */
-	budget = vm_slots_free(&m->vm);
-	budget = budget > HP_SLOT_RESERVE ? budget - HP_SLOT_RESERVE : 1;
-	ret = hp_plan_granules(sizes, blocks, n, budget, granules);
+	/*
+	 * The slots KVM leaves, less a reserve and what DIMMs and pmem will
+	 * take, shared out by region size: each region's extents stay within
+	 * its share (hp_init), so no consumer can starve another.
+	 */
+	free_slots = vm_slots_free(&m->vm);
+	later = board_slots_later(m);
+	budget = free_slots > HP_SLOT_RESERVE + later ? free_slots - HP_SLOT_RESERVE - later : 0;
+	ret = hp_share_slots(sizes, n, budget, shares);
 	if (ret) {
-		for (i = 0; i < n; i++)
-			need += hp_min_slots(sizes[i], blocks[i]);
-		mv_err("%s: the virtio-mem regions need at least %llu memory slots (a granule is "
-		       "a power of two dividing hotplug_size); this KVM leaves %llu",
-		       m->cfg->memory.size ? OPT_NAME_MEMORY : OPT_NAME_MEMORY_ZONE,
-		       (unsigned long long)need, (unsigned long long)budget);
+		mv_err("%s: %u virtio-mem regions need at least a memory slot each; this KVM "
+		       "leaves %llu (%u kept back, %llu for DIMMs and pmem)",
+		       m->cfg->memory.size ? OPT_NAME_MEMORY : OPT_NAME_MEMORY_ZONE, n,
+		       (unsigned long long)free_slots, HP_SLOT_RESERVE, (unsigned long long)later);
 		return ret;
 	}
 	for (z = 0, i = 0; z < m->layout.nr_zones; z++) {
 		const struct layout_zone *lz = &m->layout.zones[z];
 		const struct zone_config *zc = &m->cfg->zones[z];
 		struct board_hotplug *h = &m->hotplug[m->nr_hotplug];
-		uint64_t granule;
 
 		if (!lz->hotplug_size)
 			continue;
-		granule = granules[i++];
 		h->m = m;
 		h->zone = z;
 		h->backend = board_zone_backend(m, z, true);
 		if (!h->backend)
 			return -EINVAL;
 		ret = hp_init(&h->hp, &board_hp_ops, lz->hotplug_gpa, lz->hotplug_size,
-			      zc->block_size, granule, h->backend->hva, zc->prealloc);
+			      zc->block_size, shares[i++], h->backend->hva, zc->prealloc);
 		if (ret) {
 			mv_err("%s: virtio-mem region: %s", zc->id, strerror(-ret));
 			return ret;
 		}
 		h->hp_up = true;
 		m->nr_hotplug++;
-		if (granule > zc->block_size) {
-			char hs[MV_SIZE_STR], bs[MV_SIZE_STR], gs[MV_SIZE_STR];
-
-			mv_size_format(lz->hotplug_size, hs, sizeof(hs));
-			mv_size_format(zc->block_size, bs, sizeof(bs));
-			mv_size_format(granule, gs, sizeof(gs));
-			mv_warn("%s: too few memory slots to cover %s in blocks of %s; unplugged "
-				"memory is unmapped in granules of %s",
-				zc->id, hs, bs, gs);
-		}
 	}
 	m->vm.unmapped = board_unmapped;
 	return 0;

@@ -2,8 +2,9 @@
  * memory: the board's guest memory, in the order it comes to be: zones ->
  * layout -> host backends (board_create_memory, before any VM exists) ->
  * KVM slots for boot RAM (board_map_memory) -> one hotplug region per zone
- * with hotplug_size (board_create_hotplug), which maps and unmaps its
- * granules in KVM slots as virtio-mem plugs and unplugs blocks.
+ * with hotplug_size (board_create_hotplug), which maps its plugged runs in
+ * KVM slots, within a share of KVM's slots, as virtio-mem plugs and
+ * unplugs blocks (mem/hotplug.h).
  */
 #ifndef MV_BOARD_MEMORY_H
 #define MV_BOARD_MEMORY_H

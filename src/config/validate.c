@@ -14,7 +14,6 @@
 #include "config/options.h"
 #include "lib/util.h"
 #include "devices/pci.h"
-#include "mem/hotplug.h"
 #include "virtio/mem_state.h"
 #include "lib/size.h"
 
@@ -477,44 +476,12 @@ static int check_numa(struct vctx *v)
  */
 static int check_devices(struct vctx *v)
 {
-	uint64_t sizes[CONFIG_MAX_ZONES], blocks[CONFIG_MAX_ZONES], granules[CONFIG_MAX_ZONES];
-	uint64_t need = 0, worst = 0, budget;
-	unsigned int vmem = 0, others = (v->cfg->rng ? 1 : 0) + (v->cfg->balloon.given ? 1 : 0),
-		     wi = 0;
-	char label[CONFIG_ID_LEN + 32];
+	unsigned int vmem = 0, others = (v->cfg->rng ? 1 : 0) + (v->cfg->balloon.given ? 1 : 0);
 
-	for (unsigned int i = 0; i < v->nr_zones; i++) {
-		uint64_t min;
-
-		if (!v->zones[i].hotplug_size)
-			continue;
-		sizes[vmem] = v->zones[i].hotplug_size;
-		blocks[vmem++] = v->eff[i].block_size;
-		min = hp_min_slots(v->zones[i].hotplug_size, v->eff[i].block_size);
-		need += min;
-		if (min > worst) {
-			worst = min;
-			wi = i;
-		}
-	}
-	/*
-	 * Each region's granule must divide it (hp_init), which puts a floor
-	 * under its memory slots: 384M takes 3 of 128M. Planned as the machine
-	 * plans, against the most slots KVM offers less boot RAM's (a zone's
-	 * RAM can be split by the PCI hole).
-	 */
-	budget = HP_KVM_MAX_SLOTS - HP_SLOT_RESERVE - (v->nr_zones + 1);
-	if (vmem && hp_plan_granules(sizes, blocks, vmem, budget, granules)) {
-		zone_label(v, wi, label, sizeof(label));
-		return config_errf(
-		    v->err, v->errlen,
-		    "%s: %s=%s needs %llu memory slots (a granule is a power of two "
-		    "that divides it); the virtio-mem regions need %llu, more than the "
-		    "%llu KVM can give them: make %s a multiple of a larger power of two",
-		    label, ZKEY(HOTPLUG_SIZE), fmt(v->zones[wi].hotplug_size).s,
-		    (unsigned long long)worst, (unsigned long long)need, (unsigned long long)budget,
-		    ZKEY(HOTPLUG_SIZE));
-	}
+	/* Any size fits KVM's slots: a region's slots follow its plugged runs (mem/hotplug.h). */
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		if (v->zones[i].hotplug_size)
+			vmem++;
 	if (vmem + others <= PCI_DEV_SLOTS)
 		return 0;
 	return config_errf(v->err, v->errlen,

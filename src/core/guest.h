@@ -4,9 +4,9 @@
  * The map holds the ranges the guest may reach by DMA or CPU: boot RAM and the
  * plugged parts of hotplug regions. One rule decides every checked access: a
  * (gpa, len) is valid iff every byte of it lies in a mapped range. A span may
- * cross from one range into the next (two boot zones, two plugged granules:
+ * cross from one range into the next (two boot zones, two plugged runs:
  * adjacent in guest space, apart in host space); it is refused if it wraps
- * or if any byte falls outside RAM, in a hole or in an unplugged granule
+ * or if any byte falls outside RAM, in a hole or in an unplugged block
  * (unplugged memory is absent from the map).
  *
  * There is deliberately no host pointer into the map: a span need not be one

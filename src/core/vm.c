@@ -161,6 +161,7 @@ int vm_create(struct vm *vm, const struct vm_arch *arch, struct loop *loop, unsi
 	vm->events.post = vm_post;
 	pthread_mutex_init(&vm->slot_lock, NULL);
 	pthread_mutex_init(&vm->ev_lock, NULL);
+	gate_init(&vm->gate);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	gmem_init(&vm->mem);
@@ -543,8 +544,14 @@ static void *vm_vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	while (!vm->stopping) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+	for (;;) {
+		int r;
+
+		if (!gate_enter(&vm->gate, &v->run->immediate_exit))
+			break;
+		r = ioctl(v->fd, KVM_RUN, 0);
+		gate_leave(&vm->gate);
+		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			mv_err("vCPU %u: KVM_RUN failed: %s", v->id, strerror(errno));
@@ -557,6 +564,36 @@ static void *vm_vcpu_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Gate lock held: every running vCPU leaves KVM_RUN. immediate_exit covers
+ * a kick that lands just before KVM_RUN (gate_enter clears it only while
+ * the gate is open).
+ */
+static void vm_kick_all(void *opaque)
+{
+	struct vm *vm = opaque;
+	unsigned int i;
+
+	for (i = 0; vm->vcpus && i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->started)
+			continue;
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, VM_KICK_SIGNAL);
+	}
+}
+
+void vm_hold(struct vm *vm)
+{
+	gate_hold(&vm->gate, vm_kick_all, vm);
+}
+
+void vm_release(struct vm *vm)
+{
+	gate_release(&vm->gate);
+}
+
 int vm_start(struct vm *vm)
 {
 	sigset_t set, old;
@@ -566,7 +603,7 @@ int vm_start(struct vm *vm)
 	/* vCPU threads start with every signal blocked but the kick. */
 	sigfillset(&set);
 	pthread_sigmask(SIG_SETMASK, &set, &old);
-	vm->stopping = false;
+	gate_reset(&vm->gate);
 	for (i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -586,16 +623,7 @@ void vm_stop(struct vm *vm)
 {
 	unsigned int i;
 
-	vm->stopping = true;
-	for (i = 0; vm->vcpus && i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		if (!v->started)
-			continue;
-		/* immediate_exit covers a kick that lands just before KVM_RUN. */
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, VM_KICK_SIGNAL);
-	}
+	gate_stop(&vm->gate, vm_kick_all, vm);
 	for (i = 0; vm->vcpus && i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 

@@ -19,6 +19,7 @@
 #include "core/events.h"
 #include "core/irq.h"
 #include "core/loop.h"
+#include "core/gate.h"
 #include "core/guest.h"
 
 struct vm;
@@ -81,7 +82,7 @@ struct vm {
 	int event_fd;
 	pthread_mutex_t ev_lock;
 	enum vm_event pending;
-	volatile bool stopping;
+	struct gate gate;	     /* vCPUs pass it before each KVM_RUN (core/gate.h) */
 	struct kvm_irqchip chip0[3]; /* power-on PIC master/slave and IOAPIC */
 	struct kvm_pit_state2 pit0;
 };
@@ -124,6 +125,16 @@ int vm_reset_irqchip(struct vm *vm);
 int vm_start(struct vm *vm);
 /* Stop every vCPU thread and join them. */
 void vm_stop(struct vm *vm);
+/*
+ * Loop thread: until vm_release, no vCPU runs guest code. Returns once
+ * every vCPU is out of KVM_RUN (kicked); a vCPU busy in an exit handler
+ * finishes it and waits before entering the guest again, so a hold never
+ * waits for a handler (one blocked on a lock the caller holds included).
+ * For replacing memory slots that map memory the guest is using: between
+ * the two, no guest access can find it missing. Cheap when no vCPU runs.
+ */
+void vm_hold(struct vm *vm);
+void vm_release(struct vm *vm);
 /*
  * With the vCPUs stopped: completes the port or MMIO access each returned
  * with (KVM finishes an exit's instruction only on the next KVM_RUN), by

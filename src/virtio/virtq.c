@@ -133,7 +133,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 			return virtq_fail(q, "indirect descriptor (not negotiated)");
 		if (!d.len)
 			return virtq_fail(q, "zero-length descriptor");
-		/* Checked by the one rule: it may span adjacent ranges (two granules). */
+		/* Checked by the one rule: it may span adjacent ranges (two plugged runs). */
 		if (gmem_check(q->mem, d.addr, d.len))
 			return virtq_fail(q, "buffer outside guest memory");
 		s = &c->seg[c->nr++];

@@ -508,7 +508,13 @@ class L1(_VMHost):
                 self._buf += data.decode(errors="replace")
 
     def _send(self, line):
-        self.sock.sendall((line + "\n").encode())
+        # A dead L1 closes the socket: that is the rig's error, not Python's
+        # (callers that survive a dead L1 catch RigError only).
+        try:
+            self.sock.sendall((line + "\n").encode())
+        except OSError as e:
+            self.sock_closed = True
+            raise RigError("L1: command socket: %s%s" % (e, self._diag()))
 
     def run(self, cmd, timeout=60, check=False):
         """Run a shell command in L1; returns (status, output). Raises

@@ -206,3 +206,34 @@ void fake_kvm_init(struct fake_kvm *f)
 		f->chips.chip[i].chip_id = i;
 	f->chips.chip[2].chip.ioapic.base_address = LAYOUT_IOAPIC_BASE;
 }
+
+static int fake_hp_map(struct hp_region *r, uint64_t gpa, uint64_t size, void *hva, uint32_t *slot)
+{
+	*slot = 7;
+	return 0;
+}
+
+static int fake_hp_unmap(struct hp_region *r, uint32_t slot, uint64_t gpa, uint64_t size)
+{
+	return 0;
+}
+
+static int fake_hp_mem(struct hp_region *r, uint64_t off, uint64_t len)
+{
+	return 0;
+}
+
+const struct hp_ops fake_hp_ops = {
+    .map = fake_hp_map,
+    .unmap = fake_hp_unmap,
+    .populate = fake_hp_mem,
+    .discard = fake_hp_mem,
+};
+
+void fake_argv(char *line, char **argv, int *argc)
+{
+	*argc = 0;
+	argv[(*argc)++] = "memvisor";
+	for (char *t = strtok(line, " "); t; t = strtok(NULL, " "))
+		argv[(*argc)++] = t;
+}

@@ -7,6 +7,7 @@
 
 #include "core/vm_save.h"
 #include "core/guest.h"
+#include "mem/hotplug.h"
 
 /* A guest memory of `size` bytes at `gpa`, backed by calloc'd host memory. */
 struct fake_gmem {
@@ -18,6 +19,12 @@ struct fake_gmem {
 
 void fake_gmem_init(struct fake_gmem *f, uint64_t gpa, uint64_t size);
 void fake_gmem_free(struct fake_gmem *f);
+
+/* A machine whose every hotplug slot change and host memory call succeeds (slot 7). */
+extern const struct hp_ops fake_hp_ops;
+
+/* argv for a command line of space-separated words, argv[0] "memvisor"; line is cut up. */
+void fake_argv(char *line, char **argv, int *argc);
 
 /*
  * A fake KVM behind struct kvm_io: the VM's chips and each vCPU's state are

@@ -292,12 +292,13 @@ static void test_extra_fields(void **state)
 	m->size_changed_ms = 500;
 	m->requested_changed_ms = 900;
 	r = cmd(f, "{\"execute\": \"query-memory-devices\"}");
-	assert_non_null(strstr(
-	    r, "\"x-driver-ready\": true, \"x-discarded-bytes\": 4096, "
-	       "\"x-discard-failures\": 1, \"x-plugs-refused\": 3, "
-	       "\"x-unplugged-reads\": 0, \"x-unplugged-writes\": 0, \"x-exposed-bytes\": 0, "
-	       "\"x-unmap-failures\": 0, "
-	       "\"x-slots\": 0, \"x-size-age-ms\": 500, \"x-request-age-ms\": 100}}]}\r\n"));
+	assert_non_null(
+	    strstr(r, "\"x-driver-ready\": true, \"x-discarded-bytes\": 4096, "
+		      "\"x-discard-failures\": 1, \"x-plugs-refused\": 3, "
+		      "\"x-unplugged-reads\": 0, \"x-unplugged-writes\": 0, \"x-slot-changes\": 0, "
+		      "\"x-slot-holds\": 0, \"x-slots-refused\": 0, "
+		      "\"x-unmap-failures\": 0, "
+		      "\"x-slots\": 0, \"x-size-age-ms\": 500, \"x-request-age-ms\": 100}}]}\r\n"));
 }
 
 static void test_qom_set_and_errors(void **state)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fakes.h"
 #include "board/autoscale.h"
 #include "board/backend.h"
 #include "board/board.h"
@@ -34,38 +35,6 @@ static int irq_set(struct irq_sink *s, unsigned int gsi, int level)
 
 static void post(struct vm_events *e, enum vm_event ev)
 {
-}
-
-static int f_map(struct hp_region *r, uint64_t gpa, uint64_t size, void *hva, uint32_t *slot)
-{
-	*slot = 7;
-	return 0;
-}
-
-static int f_unmap(struct hp_region *r, uint32_t slot, uint64_t gpa, uint64_t size)
-{
-	return 0;
-}
-
-static int f_populate(struct hp_region *r, uint64_t off, uint64_t len)
-{
-	return 0;
-}
-
-static int f_discard(struct hp_region *r, uint64_t off, uint64_t len)
-{
-	return 0;
-}
-
-static const struct hp_ops f_hp_ops = {f_map, f_unmap, f_populate, f_discard};
-
-static char *argv_of(char *line, char **argv, int *argc)
-{
-	*argc = 0;
-	argv[(*argc)++] = "memvisor";
-	for (char *t = strtok(line, " "); t; t = strtok(NULL, " "))
-		argv[(*argc)++] = t;
-	return line;
 }
 
 static void set_stats(struct board *m, uint64_t avail)
@@ -100,7 +69,7 @@ static struct board *as_board_new(char *line, struct mv_config *cfg)
 	assert_non_null(m);
 	mv_log_set_quiet(true);
 	config_init(cfg);
-	argv_of(line, argv, &argc);
+	fake_argv(line, argv, &argc);
 	assert_int_equal(config_parse_args(cfg, argc, argv, &exit_now, err, sizeof(err)), 0);
 	assert_int_equal(config_validate(cfg, err, sizeof(err)), 0);
 	board_init(m, cfg);
@@ -117,8 +86,8 @@ static struct board *as_board_new(char *line, struct mv_config *cfg)
 	h->zone = 0;
 	h->backend = board_zone_backend(m, 0, true);
 	assert_non_null(h->backend);
-	assert_int_equal(hp_init(&h->hp, &f_hp_ops, m->layout.zones[0].hotplug_gpa, 1024 * MiB,
-				 2 * MiB, 2 * MiB, h->backend->hva, false),
+	assert_int_equal(hp_init(&h->hp, &fake_hp_ops, m->layout.zones[0].hotplug_gpa, 1024 * MiB,
+				 2 * MiB, 16, h->backend->hva, false),
 			 0);
 	h->hp_up = true;
 	m->nr_hotplug = 1;

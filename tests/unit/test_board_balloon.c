@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fakes.h"
 #include "board/balloon.h"
 #include "board/board.h"
 #include "board/devices.h"
@@ -30,38 +31,6 @@ static int irq_set(struct irq_sink *s, unsigned int gsi, int level)
 
 static void post(struct vm_events *e, enum vm_event ev)
 {
-}
-
-static int f_map(struct hp_region *r, uint64_t gpa, uint64_t size, void *hva, uint32_t *slot)
-{
-	*slot = 7;
-	return 0;
-}
-
-static int f_unmap(struct hp_region *r, uint32_t slot, uint64_t gpa, uint64_t size)
-{
-	return 0;
-}
-
-static int f_populate(struct hp_region *r, uint64_t off, uint64_t len)
-{
-	return 0;
-}
-
-static int f_discard(struct hp_region *r, uint64_t off, uint64_t len)
-{
-	return 0;
-}
-
-static const struct hp_ops f_hp_ops = {f_map, f_unmap, f_populate, f_discard};
-
-static char *argv_of(char *line, char **argv, int *argc)
-{
-	*argc = 0;
-	argv[(*argc)++] = "memvisor";
-	for (char *t = strtok(line, " "); t; t = strtok(NULL, " "))
-		argv[(*argc)++] = t;
-	return line;
 }
 
 static void test_discards_only_guest_memory(void **st)
@@ -82,7 +51,7 @@ static void test_discards_only_guest_memory(void **st)
 
 	mv_log_set_quiet(true);
 	config_init(&cfg);
-	argv_of(line, argv, &argc);
+	fake_argv(line, argv, &argc);
 	assert_int_equal(config_parse_args(&cfg, argc, argv, &exit_now, err, sizeof(err)), 0);
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 	board_init(m, &cfg);
@@ -102,7 +71,7 @@ static void test_discards_only_guest_memory(void **st)
 	assert_non_null(h->backend);
 	hp_gpa = m->layout.zones[0].hotplug_gpa;
 	assert_int_equal(
-	    hp_init(&h->hp, &f_hp_ops, hp_gpa, 256 * MiB, 2 * MiB, 2 * MiB, h->backend->hva, false),
+	    hp_init(&h->hp, &fake_hp_ops, hp_gpa, 256 * MiB, 2 * MiB, 16, h->backend->hva, false),
 	    0);
 	h->hp_up = true;
 	m->nr_hotplug = 1;
