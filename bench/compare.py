@@ -68,11 +68,16 @@ class Target:
             # memvisor-bs128m: a diagnostic, 128M blocks, so one memory slot
             # per 128M instead of per 2M (see results.md on grow/shrink).
             extra = ",block_size=128M" if self.kind == "memvisor-bs128m" else ""
+            # The slot trace (one write(2) per slot change) times each
+            # KVM_SET_USER_MEMORY_REGION and each vCPU hold.
+            self.trace = "%s/slot-trace.txt" % self.l1.vm_dir
+            self.l1.run("rm -f %s" % self.trace)
             self.vm = self.l1.start_vm(
                 memory="size=%s,hotplug_method=virtio-mem,hotplug_size=%s,hotplugged_size=%dM%s"
                 % (BOOT_RAM, REGION, START // MiB, extra),
                 cpus=1,
                 api_socket=True,
+                env={"MEMVISOR_TRACE": "slot", "MEMVISOR_TRACE_FILE": self.trace},
             )
             self.sock, self.dev = self.vm.api_socket, "mem0"
         else:
@@ -115,6 +120,21 @@ class Target:
                     if d["data"].get("id") == self.dev:
                         return {k: d["data"].get(k, 0) for k in ("x-slot-changes", "x-slot-holds", "x-slots")}
         return {}
+
+    def slot_times(self):
+        """Median microseconds of a slot map, a slot unmap and a vCPU hold
+        in memvisor's slot trace ({} for QEMU, or without a trace)."""
+        if not self.kind.startswith("memvisor"):
+            return {}
+        rc, out = self.l1.run("cat %s" % self.trace, timeout=30)
+        got = {"map": [], "unmap": [], "hold": [], "discard": []}
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) > 3 and f[2] == "slot" and f[3] in got:
+                us = [x for x in f if x.startswith("us=")]
+                if us:
+                    got[f[3]].append(int(us[0][3:]))
+        return {"slot_%s_us" % k: statistics.median(v) for k, v in got.items() if v}
 
     def resize_timed(self, target, limit):
         """Set requested-size and poll the plugged size inside L1; seconds taken."""
@@ -178,6 +198,7 @@ def one_run(l1, kind, kill_l1=False):
         vm.run("rm /mnt/t/f && umount /mnt/t && echo 3 > /proc/sys/vm/drop_caches", check=True)
         shrink = t.resize_timed(START, 300)
         s2 = t.slot_stats()
+        times = t.slot_times()
         time.sleep(1)
         rss_after = vm.rss_kib()
         vm.poweroff()
@@ -201,6 +222,7 @@ def one_run(l1, kind, kill_l1=False):
         r["slot_changes_per_gib_shrunk"] = (s2["x-slot-changes"] - s1["x-slot-changes"]) / grown_gib
         r["slot_holds_shrink"] = s2["x-slot-holds"] - s1["x-slot-holds"]
         r["slots_grown"] = s1["x-slots"]
+        r.update(times)
     log("%s: %s" % (kind, " ".join("%s=%s" % (k, round(v, 2)) for k, v in r.items())))
     return r
 
@@ -280,9 +302,11 @@ def main():
     print("vm_skipped %d" % sum(len(b) for b in skipped))
     print("vm_nested %d" % int(nested))
     for kind, runs in results.items():
-        for key in runs[0]:
-            print("vm_%s_%s %.3f" % (kind.replace("-", "_"), key, statistics.median(r[key] for r in runs)))
-            print("vm_%s_%s_all %s" % (kind.replace("-", "_"), key, ",".join("%.3f" % r[key] for r in runs)))
+        keys = sorted({k for r in runs for k in r}, key=lambda k: min(list(r).index(k) for r in runs if k in r))
+        for key in keys:
+            vals = [r[key] for r in runs if key in r]  # a run without holds has no hold time
+            print("vm_%s_%s %.3f" % (kind.replace("-", "_"), key, statistics.median(vals)))
+            print("vm_%s_%s_all %s" % (kind.replace("-", "_"), key, ",".join("%.3f" % v for v in vals)))
 
 
 if __name__ == "__main__":

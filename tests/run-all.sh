@@ -78,7 +78,7 @@ if [ -d tests/e2e ] && [ "${MEMVISOR_E2E_ASAN:-1}" = 1 ]; then
 		failed=$((failed + 1))
 	fi
 	MEMVISOR_BUILD=build/asan-vmm MEMVISOR_E2E_WORK=build/e2e-asan \
-		run e2e-asan tests/e2e/run.sh -k "grow_and_shrink or reboot_unplugs or two_zones or test_boots or test_pmem"
+		run e2e-asan tests/e2e/run.sh -k "test_boots_to_userspace or grow_and_shrink or resize_under_load or test_nvdimm_root or test_root_on_pmem"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

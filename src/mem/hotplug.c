@@ -407,6 +407,7 @@ static int hp_unplug_map(struct hp_region *r, uint64_t off, uint64_t end)
 
 int hp_unplug(struct hp_region *r, uint64_t off, uint64_t len)
 {
+	uint64_t t0;
 	int ret = 0;
 
 	if (!hp_range_ok(r, off, len))
@@ -422,10 +423,14 @@ int hp_unplug(struct hp_region *r, uint64_t off, uint64_t len)
 	hp_set_bits(r, off, len, false);
 	r->stats.plugged_bytes -= len;
 	/* Unmapped first, then discarded: the guest cannot fault the pages back in. */
+	t0 = trace_on(TRACE_SLOT) ? trace_now_ns() : 0;
 	if (r->ops->discard(r, off, len))
 		r->stats.discard_failures++;
 	else
 		r->stats.discarded_bytes += len;
+	if (t0)
+		trace_emit(TRACE_SLOT, "discard off=0x%" PRIx64 " size=0x%" PRIx64 " us=%" PRIu64,
+			   off, len, (trace_now_ns() - t0) / 1000);
 out:
 	pthread_mutex_unlock(&r->lock);
 	return ret;

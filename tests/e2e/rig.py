@@ -194,11 +194,12 @@ class _VMHost:
         return "%s%d" % (kind, self._vm_seq)
 
     def start_vm(self, memory="size=1G", cpus=None, cmdline="", args=(), api_socket=False,
-                 kernel=None, initramfs=None, name=None):
+                 kernel=None, initramfs=None, name=None, env=None):
         """Start memvisor in L1 with the L2 guest; returns a VM.
         cmdline is appended to the default guest command line; args are
         extra memvisor arguments; api_socket=True adds --api-socket at
-        vm.api_socket."""
+        vm.api_socket; env ({name: value}) is added to memvisor's
+        environment."""
         if not self.art.has_memvisor:
             raise Unavailable("build/memvisor missing (run make)")
         name = name or self._vm_name("mv")
@@ -218,6 +219,8 @@ class _VMHost:
             sock = d + "/api.sock"
             argv += ["--api-socket", sock]
         argv += list(args)
+        if env:
+            argv = ["env"] + ["%s=%s" % kv for kv in sorted(env.items())] + argv
         vm = VM(self, name, argv)
         vm.api_socket = sock
         return vm

@@ -705,8 +705,10 @@ static void test_trace_slots(void **state)
 	assert_int_equal(
 	    sscanf(strstr(text, " map slot=7"), " map slot=7 gpa=%*x size=%*x us=%u", &us), 1);
 	assert_true(us < 1000000);
-	/* Exactly three lines: map, refused unmap, unmap. */
-	assert_int_equal(strchr(strchr(strchr(text, '\n') + 1, '\n') + 1, '\n')[1], '\0');
+	assert_non_null(strstr(text, " slot discard off=0x200000 size=0x200000 us="));
+	/* Exactly four lines: map, refused unmap, unmap, discard. */
+	assert_int_equal(
+	    strchr(strchr(strchr(strchr(text, '\n') + 1, '\n') + 1, '\n') + 1, '\n')[1], '\0');
 	assert_null(strstr(text, "gpa=0x100000000"));
 }
 
