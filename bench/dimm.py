@@ -36,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import rig  # noqa: E402
-from compare import qmp_json, run_surviving_l1  # noqa: E402
+from compare import qmp_json, run_surviving_l1, warm_l1  # noqa: E402
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -152,6 +152,7 @@ def main():
     log("%s: %s" % (why, "VMs in the nested rig (L1 under TCG)" if nested else "VMs on this machine's /dev/kvm"))
     art = rig.build(with_qemu=True, l1=nested)
     l1 = rig.L1.boot(art) if nested else rig.Local(art)
+    warm_l1(l1)
     results = {"memvisor": [], "qemu": []}
     longest, skipped, restarts = 0.0, 0, []
     try:
