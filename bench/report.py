@@ -296,6 +296,7 @@ def build(d):
             r.metric("rss_after_shrink_qemu", d["vm_qemu_" + key], "KiB")
     snapshot_rows(r, d)
     dimm_rows(r, d)
+    autoscale_rows(r, d)
     return r
 
 
@@ -390,6 +391,42 @@ def snapshot_rows(r, d):
             v <= goal if goal else None,
         )
         r.metric("restore_%s_vs_qemu" % mode, v, "RATIO")
+    v = r.ratio("snap_clones_cow_kib", "snap_clones_copy_kib")
+    if v is not None:
+        r.row(
+            "6. host memory of 2 clones of one snapshot, each guest reading its 1 GiB",
+            "cow +%.0f MiB (RSS %.0f MiB)" % (d["snap_clones_cow_kib"] / 1024, d["snap_clones_cow_rss_kib"] / 1024),
+            "copy +%.0f MiB (RSS %.0f MiB)" % (d["snap_clones_copy_kib"] / 1024,
+                                               d["snap_clones_copy_rss_kib"] / 1024),
+            "%.3f (cow/copy)" % v,
+            "far below 1",
+            None,
+        )
+        r.metric("clones_cow_vs_copy", v, "RATIO")
+
+
+def autoscale_rows(r, d):
+    """Figure 8: --autoscale against a static VM sized for the peak (bench/autoscale.py)."""
+    if d.get("as_failed"):
+        r.row("8. autoscale vs static", "failed", "see make bench output", "-", "", False)
+    v = r.ratio("as_autoscale_gib_s", "as_static_gib_s")
+    if v is None:
+        return
+    r.row(
+        "8. host memory over the workload (RSS GiB-seconds), autoscale vs static sized for the peak",
+        "%.0f GiB-s (peak total %d MiB)" % (d["as_autoscale_gib_s"], d["as_autoscale_peak_total_mib"]),
+        "static %.0f GiB-s (%d MiB)" % (d["as_static_gib_s"], d["as_static_peak_total_mib"]),
+        "%.3f (autoscale/static)" % v,
+        "<= 0.6",
+        v <= 0.6,
+    )
+    r.metric("autoscale_gib_s_vs_static", v, "RATIO")
+    if d.get("as_first_plug_s") is not None:
+        r.row("8. from the workload's start to the first plug the policy made",
+              "%.1f s" % d["as_first_plug_s"], "balloon statistics every 1 s", "%.1f s" % d["as_first_plug_s"], "")
+        r.metric("autoscale_first_plug_s", d["as_first_plug_s"], "N")
+    ooms = (d.get("as_autoscale_oom") or 0) + (d.get("as_static_oom") or 0)
+    r.row("8. OOM kills in the guest (both runs)", "%d" % ooms, "", "%d" % ooms, "0", ooms == 0)
 
 
 def table(rows):
@@ -421,6 +458,8 @@ def main():
             "%(b)s/bench/ops %(r)s\n"
             "python3 bench/compare.py --budget <seconds left of 900, less 420> %(v)s\n"
             "python3 bench/snapshot.py --budget <seconds left> %(v)s\n"
+            "python3 bench/dimm.py --budget <seconds left> %(v)s\n"
+            "python3 bench/autoscale.py bench\n"
             "python3 bench/report.py %(b)s/bench/raw.txt bench/results.md %(r)s %(v)s\n```\n\n"
             % {"b": build_dir, "r": reps, "v": vm_reps}
         )
@@ -441,6 +480,11 @@ def main():
             % (reps, "%d" % d.get("vm_repeats", 0), vm_reps, "%d" % d.get("vm_skipped", 0))
         )
         f.write(tbl + "\n\n")
+        if d.get("as_png"):
+            f.write("Figure 8, the same workload under `--autoscale` and in a static VM sized for its "
+                    "peak: the guest's total and used memory and the VMM's RSS, once a second "
+                    "(`bench/autoscale.py`; the samples are in bench/autoscale-*.dat):\n\n"
+                    "![autoscale against static](%s)\n\n" % os.path.basename(d["as_png"]))
         f.write("Machine-readable:\n\n```\n" + "\n".join(r.metrics) + "\n```\n\n")
         f.write(NOTES)
         if r.missed or r.slower:
@@ -453,6 +497,9 @@ def main():
 
 
 WHY = [
+    ("8. host memory", "the static VM keeps what its guest touched until someone shrinks it; "
+     "autoscale gives it back after down_delay, in up_step-sized steps, so the ratio depends on "
+     "how long the run goes on after the workload frees its memory (TAIL_S in bench/autoscale.py)."),
     ("6. snapshot and restore", "in the one run so far (2026-12-02, under the e2e lock) QEMU "
      "7.2's `-incoming \"exec:cat FILE\"` guest never answered its console within 600 s "
      "(no error printed; not diagnosed), and bench/snapshot.py then stopped before printing "

@@ -8,7 +8,8 @@
 # default 3; fewer run when they would not fit), BENCH_BUDGET_S (seconds the
 # whole run may take, default 900), BENCH_SKIP_VM=1 (leave out the nested
 # comparison), BENCH_SKIP_SNAP=1 (leave out the snapshot/restore figures),
-# BENCH_RESULTS (default bench/results.md).
+# BENCH_RESULTS (default bench/results.md), BENCH_SKIP_AUTOSCALE=1 (leave out
+# the autoscale figures, about 8 minutes; their picture lands beside RESULTS).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -72,6 +73,15 @@ if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_DIMM:-0}" != 1 ]; then
 	if ! python3 bench/dimm.py --budget "$budget" "$VM_REPEATS" >>"$raw"; then
 		echo "bench: the DIMM figures failed (see above); they are missing" >&2
 		echo "dimm_failed 1" >>"$raw"
+	fi
+fi
+if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_AUTOSCALE:-0}" != 1 ]; then
+	echo "bench: --autoscale against a static VM sized for the peak, nested (minutes)" >&2
+	# The picture needs gnuplot (Debian's gnuplot-nox); without it, the figures only.
+	command -v gnuplot >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq gnuplot-nox >/dev/null 2>&1; } || true
+	if ! python3 bench/autoscale.py "$(dirname "$RESULTS")" >>"$raw"; then
+		echo "bench: the autoscale figures failed (see above); they are missing" >&2
+		echo "as_failed 1" >>"$raw"
 	fi
 fi
 end=$(date +%s)

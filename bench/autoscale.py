@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""--autoscale against a static VM sized for the peak, in the same nested
+machine (bench/run.sh, figure 8).
+
+The same guest and workload both times: 512M boot RAM, a 4G virtio-mem
+region, the balloon's statistics every second, 1 vCPU; in the guest a
+workload writes six 256M files into tmpfs at about 32 MB/s, holds them for
+HOLD_S seconds, frees them, and the run goes on for TAIL_S seconds.
+
+  autoscale  --autoscale min=512M,max=4G,down_delay=10, nothing plugged at
+             boot: memvisor grows and shrinks the device by itself
+  static     the device plugged at boot to the autoscale run's peak (as an
+             operator sizing for the peak would), no policy
+
+Sampled once a second: the guest's total memory (boot RAM + plugged), its
+used memory (MemTotal - MemAvailable), and the VMM's RSS in L1. Measured:
+
+  gib_s          RSS integrated over the run, from the workload's start
+                 (GiB-seconds); the figure is autoscale / static (goal <= 0.6)
+  first_plug_s   from the workload's start to the first plug the policy
+                 made (its first MEMORY_DEVICE_SIZE_CHANGE)
+  oom            OOM kills in the guest (must be 0)
+
+Writes the samples to DIR/autoscale-{autoscale,static}.dat and, when
+gnuplot is there, DIR/autoscale.png. Prints "key value" lines.
+Usage: autoscale.py [--budget SECONDS] [DIR]
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+import rig  # noqa: E402
+from compare import run_surviving_l1, warm_l1  # noqa: E402
+
+MiB = 1 << 20
+BOOT = 512 * MiB
+HOLD_S = 10
+TAIL_S = 120
+WORKLOAD = (
+    "(mkdir -p /mnt/t && mount -t tmpfs -o size=3G t /mnt/t && "
+    "for i in 0 1 2 3 4 5; do for j in $(seq 16); do "
+    "dd if=/dev/zero of=/mnt/t/f$i bs=1M count=16 seek=$(( (j-1)*16 )) conv=notrunc 2>/dev/null; "
+    "sleep 0.5; done; done; sleep %d; rm -f /mnt/t/f*; umount /mnt/t; "
+    "echo 3 > /proc/sys/vm/drop_caches; touch /tmp/freed) >/dev/null 2>&1 &" % HOLD_S
+)
+
+
+def log(msg):
+    sys.stderr.write("[autoscale] %s\n" % msg)
+    sys.stderr.flush()
+
+
+def qmp(vm, execute, **arguments):
+    msg = {"execute": execute}
+    if arguments:
+        msg["arguments"] = arguments
+    rc, out = vm.l1.run("memvisor-ctl --socket %s --json '%s'" % (vm.api_socket, json.dumps(msg)), timeout=30)
+    for line in out.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    raise rig.RigError("no QMP reply to %s: %s" % (execute, out))
+
+
+def plugged(vm):
+    return qmp(vm, "qom-get", path="mem0", property="size").get("return", 0)
+
+
+def one_run(l1, kind, plug=0):
+    """kind "autoscale" or "static" (plug: bytes plugged at boot)."""
+    args = ["--balloon", "size=0,statistics_polling_interval=1"]
+    if kind == "autoscale":
+        args += ["--autoscale", "min=512M,max=4G,down_delay=10"]
+    vm = l1.start_vm(memory="size=512M,hotplug_method=virtio-mem,hotplug_size=4G,hotplugged_size=%dM"
+                     % (plug // MiB), cpus=1, api_socket=True, args=args)  # fmt: skip
+    evfile = "%s/autoscale-events-%s.json" % (l1.vm_dir, kind)
+    try:
+        vm.wait_ready(timeout=rig.scaled(180))
+        deadline = time.time() + 120
+        while plugged(vm) != plug and time.time() < deadline:
+            time.sleep(0.5)
+        if kind == "autoscale":
+            # The policy acts once the balloon's statistics arrive.
+            while time.time() < deadline:
+                r = qmp(vm, "x-query-autoscale").get("return", {})
+                if r.get("signals", {}).get("available", 0) > 0:
+                    break
+                time.sleep(1)
+        l1.run("(memvisor-ctl --socket %s events --timeout %d > %s 2>&1 &)"
+               % (vm.api_socket, 600, evfile))
+        _, out = l1.run("date +%s.%N")
+        t_start = float(out.split()[-1])
+        rc, out = vm.run(WORKLOAD)
+        if rc != 0:
+            raise rig.RigError("%s: workload did not start: %s" % (kind, out))
+        samples, freed_at = [], None
+        while True:
+            t = time.time()
+            info = vm.meminfo()
+            total = BOOT + plugged(vm)
+            used = (info["MemTotal"] - info["MemAvailable"]) * 1024
+            rss = vm.rss_kib() * 1024
+            _, out = l1.run("date +%s.%N")
+            now = float(out.split()[0]) - t_start
+            samples.append((now, total, used, rss))
+            if freed_at is None and vm.run("test -e /tmp/freed")[0] == 0:
+                freed_at = now
+                log("%s: workload freed its memory at %.0f s" % (kind, now))
+            if freed_at is not None and now - freed_at >= TAIL_S:
+                break
+            if now > 600:
+                raise rig.RigTimeout("%s: the workload did not finish in 600 s" % kind)
+            time.sleep(max(0.0, 1.0 - (time.time() - t)))
+        rc, out = vm.run("dmesg | grep -ciE 'out of memory|oom-kill|killed process'")
+        oom = int(out.split()[0]) if out.split() else -1
+        _, ev = l1.run("cat %s" % evfile)
+        vm.poweroff()
+        vm.wait_exit()
+    finally:
+        try:
+            vm.kill()
+        except (rig.RigError, OSError):
+            pass
+    first_plug = None
+    for line in ev.splitlines():
+        if not line.startswith("{"):
+            continue
+        e = json.loads(line)
+        if e.get("event") == "MEMORY_DEVICE_SIZE_CHANGE":
+            ts = e["timestamp"]["seconds"] + e["timestamp"]["microseconds"] / 1e6
+            if ts > t_start:
+                first_plug = ts - t_start
+                break
+    gib_s = sum((b[0] - a[0]) * (a[3] + b[3]) / 2 for a, b in zip(samples, samples[1:])) / (1 << 30)
+    r = {"samples": samples, "gib_s": gib_s, "oom": oom, "peak_total": max(s[1] for s in samples),
+         "first_plug_s": first_plug, "seconds": samples[-1][0]}
+    log("%s: %.1f GiB-s over %.0f s, peak total %d MiB, first plug %s s, OOM kills %d"
+        % (kind, gib_s, r["seconds"], r["peak_total"] // MiB,
+           "%.1f" % first_plug if first_plug is not None else "-", oom))
+    return r
+
+
+def write_dat(path, samples):
+    with open(path, "w") as f:
+        f.write("# seconds total_mib used_mib rss_mib\n")
+        for t, total, used, rss in samples:
+            f.write("%.1f %.0f %.0f %.0f\n" % (t, total / MiB, used / MiB, rss / MiB))
+
+
+def plot(out_dir, ymax_mib=None):
+    """The PNG from the two .dat files, with gnuplot (Debian's gnuplot-nox),
+    both panels on the same scale."""
+    if not shutil.which("gnuplot"):
+        log("no gnuplot: the picture is not drawn (apt-get install gnuplot-nox)")
+        return None
+    png = os.path.join(out_dir, "autoscale.png")
+    script = """
+set terminal pngcairo size 900,600 font ",10"
+set output '%(png)s'
+set multiplot layout 2,1 title "The same workload: --autoscale (top) and a static VM sized for the peak (bottom)"
+set ylabel "MiB"
+set key bottom right
+set grid
+set xrange [0:*]
+set yrange [0:%(ymax)s]
+plot '%(a)s' using 1:2 with lines lw 2 title 'guest total', '' using 1:3 with lines lw 2 title 'guest used', '' using 1:4 with lines lw 2 title 'VMM RSS'
+set xlabel "seconds from the workload's start"
+plot '%(s)s' using 1:2 with lines lw 2 title 'guest total', '' using 1:3 with lines lw 2 title 'guest used', '' using 1:4 with lines lw 2 title 'VMM RSS'
+unset multiplot
+""" % {"png": png, "ymax": "%d" % (ymax_mib * 1.05) if ymax_mib else "*", "a": os.path.join(out_dir, "autoscale-autoscale.dat"),
+       "s": os.path.join(out_dir, "autoscale-static.dat")}
+    p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True, timeout=60)
+    if p.returncode != 0:
+        log("gnuplot failed: %s" % p.stderr.strip())
+        return None
+    return png
+
+
+def main():
+    args = sys.argv[1:]
+    if args[:1] == ["--budget"]:
+        args = args[2:]  # one pair: it fits or the caller skips it
+    out_dir = args[0] if args else os.path.join(HERE, "results")
+    os.makedirs(out_dir, exist_ok=True)
+    nested, why = rig.use_nested()
+    log("%s: %s" % (why, "VMs in the nested rig (L1 under TCG)" if nested else "VMs on this machine's /dev/kvm"))
+    art = rig.build(with_qemu=False, l1=nested)
+    l1 = rig.L1.boot(art) if nested else rig.Local(art)
+    warm_l1(l1)
+    restarts = []
+    try:
+        l1, a = run_surviving_l1(l1, art, "autoscale", restarts, one=lambda l, k: one_run(l, k), what="run")
+        # Sized for the peak the policy reached, in 128M steps.
+        plug = -(-(a["peak_total"] - BOOT) // (128 * MiB)) * 128 * MiB
+        l1, s = run_surviving_l1(l1, art, "static", restarts, one=lambda l, k: one_run(l, k, plug), what="run")
+    finally:
+        l1.shutdown()
+    write_dat(os.path.join(out_dir, "autoscale-autoscale.dat"), a["samples"])
+    write_dat(os.path.join(out_dir, "autoscale-static.dat"), s["samples"])
+    png = plot(out_dir, max(x for r in (a, s) for smp in r["samples"] for x in smp[1:]) / MiB)
+    print("as_l1_restarts %d" % len(restarts))
+    for kind, r in (("autoscale", a), ("static", s)):
+        print("as_%s_gib_s %.3f" % (kind, r["gib_s"]))
+        print("as_%s_seconds %.1f" % (kind, r["seconds"]))
+        print("as_%s_peak_total_mib %d" % (kind, r["peak_total"] // MiB))
+        print("as_%s_oom %d" % (kind, r["oom"]))
+    if a["first_plug_s"] is not None:
+        print("as_first_plug_s %.3f" % a["first_plug_s"])
+    print("as_gib_s_vs_static %.3f" % (a["gib_s"] / s["gib_s"]))
+    if png:
+        print("as_png %s" % os.path.relpath(png, os.path.dirname(HERE)))
+
+
+if __name__ == "__main__":
+    main()
