@@ -76,9 +76,11 @@ def one_run(l1, kind, plug=0):
     args = ["--balloon", "size=0,statistics_polling_interval=1"]
     if kind == "autoscale":
         args += ["--autoscale", "min=512M,max=4G,down_delay=10"]
-    vm = l1.start_vm(memory="size=512M,hotplug_method=virtio-mem,hotplug_size=4G,hotplugged_size=%dM"
-                     % (plug // MiB), cpus=1, api_socket=True, args=args)  # fmt: skip
-    evfile = "%s/autoscale-events-%s.json" % (l1.vm_dir, kind)
+    memory = "size=512M,hotplug_method=virtio-mem,hotplug_size=4G"
+    if plug:
+        memory += ",hotplugged_size=%dM" % (plug // MiB)
+    vm = l1.start_vm(memory=memory, cpus=1, api_socket=True, args=args)
+    evfile = "%s/autoscale-first-change-%s" % (l1.vm_dir, kind)
     try:
         vm.wait_ready(timeout=rig.scaled(180))
         deadline = time.time() + 120
@@ -91,9 +93,14 @@ def one_run(l1, kind, plug=0):
                 if r.get("signals", {}).get("available", 0) > 0:
                     break
                 time.sleep(1)
-        l1.run("(memvisor-ctl --socket %s events --timeout %d > %s 2>&1 &)"
-               % (vm.api_socket, 600, evfile))
-        _, out = l1.run("date +%s.%N")
+        # L1's busybox date has whole seconds only: times are L1's uptime.
+        # The first plug: a poller in L1 notes when the size first changes.
+        get = json.dumps({"execute": "qom-get", "arguments": {"path": "mem0", "property": "size"}})
+        l1.run("(s0=$(memvisor-ctl --socket %(s)s --json '%(g)s') || exit; while :; do "
+               "s=$(memvisor-ctl --socket %(s)s --json '%(g)s') || break; "
+               "[ \"$s\" = \"$s0\" ] || { cut -d' ' -f1 /proc/uptime > %(f)s; break; }; "
+               "usleep 100000; done) >/dev/null 2>&1 &" % {"s": vm.api_socket, "g": get, "f": evfile})
+        _, out = l1.run("cut -d' ' -f1 /proc/uptime")
         t_start = float(out.split()[-1])
         rc, out = vm.run(WORKLOAD)
         if rc != 0:
@@ -105,7 +112,7 @@ def one_run(l1, kind, plug=0):
             total = BOOT + plugged(vm)
             used = (info["MemTotal"] - info["MemAvailable"]) * 1024
             rss = vm.rss_kib() * 1024
-            _, out = l1.run("date +%s.%N")
+            _, out = l1.run("cut -d' ' -f1 /proc/uptime")
             now = float(out.split()[0]) - t_start
             samples.append((now, total, used, rss))
             if freed_at is None and vm.run("test -e /tmp/freed")[0] == 0:
@@ -118,7 +125,7 @@ def one_run(l1, kind, plug=0):
             time.sleep(max(0.0, 1.0 - (time.time() - t)))
         rc, out = vm.run("dmesg | grep -ciE 'out of memory|oom-kill|killed process'")
         oom = int(out.split()[0]) if out.split() else -1
-        _, ev = l1.run("cat %s" % evfile)
+        _, ev = l1.run("cat %s 2>/dev/null" % evfile)
         vm.poweroff()
         vm.wait_exit()
     finally:
@@ -127,15 +134,10 @@ def one_run(l1, kind, plug=0):
         except (rig.RigError, OSError):
             pass
     first_plug = None
-    for line in ev.splitlines():
-        if not line.startswith("{"):
-            continue
-        e = json.loads(line)
-        if e.get("event") == "MEMORY_DEVICE_SIZE_CHANGE":
-            ts = e["timestamp"]["seconds"] + e["timestamp"]["microseconds"] / 1e6
-            if ts > t_start:
-                first_plug = ts - t_start
-                break
+    try:
+        first_plug = float(ev.split()[0]) - t_start if kind == "autoscale" else None
+    except (ValueError, IndexError):
+        pass
     gib_s = sum((b[0] - a[0]) * (a[3] + b[3]) / 2 for a, b in zip(samples, samples[1:])) / (1 << 30)
     r = {"samples": samples, "gib_s": gib_s, "oom": oom, "peak_total": max(s[1] for s in samples),
          "first_plug_s": first_plug, "seconds": samples[-1][0]}
@@ -192,18 +194,32 @@ def main():
     art = rig.build(with_qemu=False, l1=nested)
     l1 = rig.L1.boot(art) if nested else rig.Local(art)
     warm_l1(l1)
-    restarts = []
+    restarts, faults = [], []
+
+    def once_more(l, k, plug=0):
+        # A guest that triple-faults in the nested rig (its known quirk, see
+        # tests/e2e/README.md) costs the run, not the figure: once more.
+        try:
+            return one_run(l, k, plug)
+        except rig.RigError as e:
+            if "triple-fault" not in str(e) or faults:
+                raise
+            faults.append(k)
+            log("%s: the guest triple-faulted (nested-rig quirk?); the run repeated" % k)
+            return one_run(l, k, plug)
+
     try:
-        l1, a = run_surviving_l1(l1, art, "autoscale", restarts, one=lambda l, k: one_run(l, k), what="run")
+        l1, a = run_surviving_l1(l1, art, "autoscale", restarts, one=lambda l, k: once_more(l, k), what="run")
         # Sized for the peak the policy reached, in 128M steps.
         plug = -(-(a["peak_total"] - BOOT) // (128 * MiB)) * 128 * MiB
-        l1, s = run_surviving_l1(l1, art, "static", restarts, one=lambda l, k: one_run(l, k, plug), what="run")
+        l1, s = run_surviving_l1(l1, art, "static", restarts, one=lambda l, k: once_more(l, k, plug), what="run")
     finally:
         l1.shutdown()
     write_dat(os.path.join(out_dir, "autoscale-autoscale.dat"), a["samples"])
     write_dat(os.path.join(out_dir, "autoscale-static.dat"), s["samples"])
     png = plot(out_dir, max(x for r in (a, s) for smp in r["samples"] for x in smp[1:]) / MiB)
     print("as_l1_restarts %d" % len(restarts))
+    print("as_guest_faults %d" % len(faults))
     for kind, r in (("autoscale", a), ("static", s)):
         print("as_%s_gib_s %.3f" % (kind, r["gib_s"]))
         print("as_%s_seconds %.1f" % (kind, r["seconds"]))

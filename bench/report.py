@@ -497,6 +497,10 @@ def main():
 
 
 WHY = [
+    ("8. autoscale vs static", "on 2026-12-02 every try lost its guest to a triple fault in "
+     "the nested rig during the autoscale run (the binary from before this session's changes "
+     "did the same in the same way, and an L1 died on a retry), so the figure is not measured "
+     "yet; the e2e test of the same policy passes."),
     ("8. host memory", "the static VM keeps what its guest touched until someone shrinks it; "
      "autoscale gives it back after down_delay, in up_step-sized steps, so the ratio depends on "
      "how long the run goes on after the workload frees its memory (TAIL_S in bench/autoscale.py)."),
@@ -530,11 +534,13 @@ NOTES = """## Notes
   `bench/ops` first populates and frees 2 x 3 GiB of each backing kind; without
   that warm-up single runs vary by 5x.
 - **Idle cost** (figure 1) is what the hotplug machinery allocates: the block
-  bitmaps (hp and vmem, 1 bit per 2 MiB block) and the per-granule slot and
-  count arrays (8 bytes per granule, granules capped at 32000 slots). The
-  region itself is MAP_NORESERVE and untouched: no page tables, no memslots.
-  It grows with the slot budget (up to ~130 KiB), not with the region size
-  beyond that.
+  bitmaps (hp and vmem, 1 bit per 2 MiB block) and the extent array (24 bytes
+  per slot of the region's share, at most 32000). The region itself is
+  MAP_NORESERVE and untouched: no page tables, no memslots.
+- **Slots follow plugged runs**: one KVM slot per plug request (8 per GiB
+  for the Linux driver's 128 MiB requests), so 1 TiB half plugged is 4096
+  slots; before, one slot per 2 MiB block made 512 per GiB and a region of
+  more blocks than KVM's slots fell back to larger, partly exposed granules.
 - **Per plugged GiB**: RSS beyond the plugged bytes is the bookkeeping (none
   per GiB). The page tables (~2 MiB/GiB) are the kernel's for any THP-backed
   mapping: it deposits one PTE page per huge page so it can split it later;
@@ -549,9 +555,11 @@ NOTES = """## Notes
 - **Found and fixed with these benchmarks**: figure 4 first showed a 64 GiB
   region serving ~48k PLUG and ~21k UNPLUG requests/s against ~590k/300k for
   4 GiB: hp_plug/hp_unplug recounted the exposed bytes over every granule on
-  each request. `exposed_bytes` is now kept per block (src/mem/hotplug.c,
-  tests/unit/test_hotplug_exposed.c); the rate no longer depends on the
-  region size.
+  each request (fixed then). With extents, a region plugged one block per
+  request holds one slot per block up to its share, and unplugging from the
+  front moves the rest of the extent array: the 64 GiB UNPLUG row (32000
+  one-block extents) is that worst case, still ~0.5M requests/s, far beyond
+  what a guest asks.
 - **Tried and dropped**: populating a prealloc plug on several threads. On
   this 2-core machine, shared with other jobs, 2 threads were no faster than
   one for 1 GiB (~100 ms either way), so backend_populate stays one
