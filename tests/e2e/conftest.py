@@ -106,6 +106,10 @@ def _attempt(item, nextitem, rerun_possible):
             died = "a guest hung in early boot after a reboot (nested-SVM quirk; L1 alive)"
         elif any(r.failed and rig.RUNNING_TRIPLE_FAULT in r.longreprtext for r in reports):
             died = "a running guest triple-faulted (nested-SVM quirk?; L1 alive)"
+        elif isinstance(mgr.l1, rig.L1) and mgr.l1.running_triple_faults():
+            # The failure came another way (the VMM's QMP socket went with
+            # it) but a guest of this L1 triple-faulted while up: the same quirk.
+            died = "a running guest triple-faulted (nested-SVM quirk?; L1 alive)"
     teardown_to = item.session if died and rerun_possible else nextitem
     reports.append(call_and_report(item, "teardown", log=False, nextitem=teardown_to))
     if hasrequest:

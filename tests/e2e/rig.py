@@ -223,6 +223,7 @@ class _VMHost:
             argv = ["env"] + ["%s=%s" % kv for kv in sorted(env.items())] + argv
         vm = VM(self, name, argv)
         vm.api_socket = sock
+        self._started(vm)
         return vm
 
     def start_qemu(self, memory="512M", cpus=1, cmdline="", args=(), virtio_mem=None, name=None,
@@ -256,7 +257,36 @@ class _VMHost:
         argv += list(args)
         vm = VM(self, name, argv)
         vm.qmp_socket = d + "/qmp.sock"
+        self._started(vm)
         return vm
+
+    def _started(self, vm):
+        if "vms" not in self.__dict__:
+            self.vms = []
+        self.vms.append(vm)
+
+    def running_triple_faults(self):
+        """The VMs started here whose running guest triple-faulted and that
+        no failure was blamed on yet; each is returned once. For a failure
+        that reached the test another way than through VM._fail (a QMP
+        socket gone with its VMM, say)."""
+        found = []
+        try:
+            _, out = self.run("grep -l 'the guest triple-faulted' %s/*/out 2>/dev/null" % self.vm_dir, timeout=30)
+        except RigError:
+            return found
+        names = {line.split("/")[-2] for line in out.split() if line.endswith("/out")}
+        for vm in self.__dict__.get("vms", []):
+            if getattr(vm, "_fault_blamed", False) or vm.name not in names:
+                continue
+            try:
+                hit = vm.running_triple_fault()
+            except RigError:
+                continue
+            if hit:
+                vm._fault_blamed = True
+                found.append(vm)
+        return found
 
 
 # --------------------------------------------------------------------------
@@ -700,6 +730,15 @@ class VM:
         """The VMM's console output (guest ttyS0 + VMM stderr) so far."""
         return self._mv("log %s %d" % (self.name, offset), timeout=30)[1]
 
+    def running_triple_fault(self):
+        """Did this VMM stop because its guest triple-faulted after it was up
+        (it announced itself, or it was restored), in the nested rig only?"""
+        if not isinstance(self.l1, L1):
+            return False
+        log = self.log().replace("\r", "")
+        return "memvisor: error: the guest triple-faulted" in log and (
+            "__MV_READY" in log or "--restore" in self.argv)
+
     def _fail(self, cls, msg):
         try:
             tail = self.log()[-4000:]
@@ -712,6 +751,7 @@ class VM:
         if (isinstance(self.l1, L1) and "triple-faulted" in tail and EARLY_TRIPLE_FAULT not in msg
                 and ("--restore" in self.argv or "__MV_READY" in self.log())):
             msg += " " + RUNNING_TRIPLE_FAULT
+            self._fault_blamed = True
         raise cls("%s: %s\n--- %s console (tail) ---\n%s" % (self.name, msg, self.name, tail))
 
     def wait_ready(self, timeout=None, count=1):

@@ -132,3 +132,27 @@ def test_rig_exit_after_running_triple_fault_signature():
     vm._mv = lambda args, timeout=None: (0, "0\n")
     vm.log = lambda offset=0: "Linux version\n" + boot + fault
     assert vm.wait_exit(timeout=1) == 0
+
+
+def test_rig_running_triple_fault_found_without_a_token():
+    """A failure that did not pass through VM._fail (a QMP socket gone with
+    its VMM) is still put down to a running guest's triple fault when one of
+    L1's VMs shows one, once per VM; a guest that never came up, or one whose
+    fault was already blamed, is not. No VM: the host's answers are given."""
+    l1 = object.__new__(rig.L1)
+    l1.vm_dir = "/run/vm"
+    boot = "__MV_READY 0123abcd-0000-0000-0000-0123456789ab\n"
+    fault = "memvisor: error: the guest triple-faulted (CPU shutdown)\n"
+    logs = {"mv1": boot + fault, "mv2": "Linux version\n" + fault, "mv3": boot}
+    l1.run = lambda cmd, timeout=None: (0, "".join("/run/vm/%s/out\n" % n for n in logs if "fault" in logs[n]))
+    vms = []
+    for name in ("mv1", "mv2", "mv3"):
+        vm = object.__new__(rig.VM)
+        vm.l1, vm.name, vm.argv = l1, name, ["memvisor", "--memory", "size=512M"]
+        vm.log = (lambda n: lambda offset=0: logs[n])(name)
+        l1._started(vm)
+        vms.append(vm)
+    assert l1.running_triple_faults() == [vms[0]]
+    assert l1.running_triple_faults() == [], "each fault is blamed once"
+    vms[1].argv = ["memvisor", "--restore", "source_url=file:///run/vm/x.snap"]
+    assert l1.running_triple_faults() == [vms[1]], "a restored guest was running"
