@@ -5,8 +5,11 @@
  * of the time so that notifications reach the device too.
  * Some records write the PCI command register (decode, bus master) or
  * reach config space past the header, the PCI_CFG window among it.
+ * Some reach the MSI-X table and PBA (BAR1), and config writes reach its
+ * Message Control, so interrupts go by MSI-X or INTx as the records say.
  * Invariants: never crash; FEATURES_OK only with VERSION_1; an enabled queue
- * has a valid size; the INTx line is up only while the ISR is non-zero.
+ * has a valid size; the INTx line is up only while the ISR is non-zero; no
+ * pending bit past the table; every vector control holds only its mask bit.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t at;
 
 	fake_gmem_init(&fm, MEM_GPA, MEM_SIZE);
-	fake_pci_init(&fp);
+	fake_pci_init_msi(&fp);
 	if (vmem_init(&m, &p, &host_ops, &fm.map, err, sizeof(err)) ||
 	    virtio_pci_init(&vp, &m.vdev, &fp.h, NULL, "virtio-mem"))
 		abort();
@@ -69,6 +72,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				val = MEM_GPA + (val % MEM_SIZE);
 			break;
 		case 4:
+			if (kind & 0x08) {
+				/* MSI-X table and PBA, through the device (any width, even past the
+				 * BAR). */
+				uint64_t o = off % (MSIX_BAR_SIZE + 8);
+
+				if (kind & 0x20)
+					vp.pci.ops->bar_read(&vp.pci, VIRTIO_PCI_MSIX_BAR, o, &val,
+							     len);
+				else
+					vp.pci.ops->bar_write(&vp.pci, VIRTIO_PCI_MSIX_BAR, o, &val,
+							      len);
+				goto check;
+			}
 			off = VIRTIO_PCI_DEVICE_OFF + off % 0x40;
 			break;
 		case 5:
@@ -107,6 +123,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			bus_write(&fp.mmio, bar + off, &val, len);
 		}
+	check:
+		if (vp.msix.pba >> vp.msix.nvec)
+			abort();
+		for (unsigned int v = 0; v < vp.msix.nvec; v++)
+			if (le_get(vp.msix.table + 16 * v + 12, 4) & ~1U)
+				abort();
 		if ((m.vdev.status & VIRTIO_STATUS_FEATURES_OK) &&
 		    !(m.vdev.driver_features >> VIRTIO_F_VERSION_1 & 1))
 			abort();

@@ -43,10 +43,28 @@ static int board_pci_irqfd(struct pci_host *h, unsigned int gsi, int fd, int res
 	return vm_irqfd(&m->vm, gsi, fd, resample_fd, assign);
 }
 
+static int board_pci_msi_route(struct pci_host *h, int *gsi, uint64_t addr, uint32_t data)
+{
+	return vm_msi_route(&container_of(h, struct board, pci)->vm, gsi, addr, data);
+}
+
+static void board_pci_msi_route_free(struct pci_host *h, int gsi)
+{
+	vm_msi_route_free(&container_of(h, struct board, pci)->vm, gsi);
+}
+
+static int board_pci_signal_msi(struct pci_host *h, uint64_t addr, uint32_t data)
+{
+	return vm_signal_msi(&container_of(h, struct board, pci)->vm, addr, data);
+}
+
 static const struct pci_host_ops board_pci_ops = {
     .set_irq = board_pci_set_irq,
     .ioeventfd = board_pci_ioeventfd,
     .irqfd = board_pci_irqfd,
+    .msi_route = board_pci_msi_route,
+    .msi_route_free = board_pci_msi_route_free,
+    .signal_msi = board_pci_signal_msi,
 };
 
 static struct board_hotplug *board_vmem(struct vmem *v)

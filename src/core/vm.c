@@ -161,6 +161,8 @@ int vm_create(struct vm *vm, const struct vm_arch *arch, struct loop *loop, unsi
 	vm->events.post = vm_post;
 	pthread_mutex_init(&vm->slot_lock, NULL);
 	pthread_mutex_init(&vm->ev_lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
+	irqroute_init(&vm->routes);
 	gate_init(&vm->gate);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
@@ -183,7 +185,10 @@ int vm_create(struct vm *vm, const struct vm_arch *arch, struct loop *loop, unsi
 	vm->slot_size = calloc(vm->max_slots, sizeof(*vm->slot_size));
 	vm->vcpus = calloc(ncpus, sizeof(*vm->vcpus));
 	vm->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!vm->slot_hva || !vm->slot_gpa || !vm->slot_size || !vm->vcpus || vm->event_fd < 0) {
+	vm->route_buf = calloc(1, sizeof(*vm->route_buf) +
+				      IRQROUTE_MAX_ENTRIES * sizeof(struct kvm_irq_routing_entry));
+	if (!vm->slot_hva || !vm->slot_gpa || !vm->slot_size || !vm->vcpus || vm->event_fd < 0 ||
+	    !vm->route_buf) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory creating the VM");
 		goto fail;
@@ -229,6 +234,8 @@ void vm_destroy(struct vm *vm)
 	vm->slot_gpa = NULL;
 	free(vm->slot_size);
 	vm->slot_size = NULL;
+	free(vm->route_buf);
+	vm->route_buf = NULL;
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	if (vm->vm_fd >= 0)
@@ -664,6 +671,71 @@ int vm_irqfd(struct vm *vm, unsigned int gsi, int fd, int resample_fd, bool assi
 		i.resamplefd = resample_fd;
 	}
 	return ioctl(vm->vm_fd, KVM_IRQFD, &i) < 0 ? -errno : 0;
+}
+
+/* route_lock held: hand the whole table to KVM. */
+static int vm_routes_commit(struct vm *vm)
+{
+	irqroute_build(&vm->routes, vm->route_buf);
+	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->route_buf) < 0 ? -errno : 0;
+}
+
+int vm_msi_route(struct vm *vm, int *gsi, uint64_t addr, uint32_t data)
+{
+	struct irqroute_msi old;
+	int ret, g = *gsi;
+
+	pthread_mutex_lock(&vm->route_lock);
+	if (g < 0) {
+		g = irqroute_alloc(&vm->routes, addr, data);
+		if (g < 0) {
+			ret = g;
+			goto out;
+		}
+	} else {
+		if (g < IRQROUTE_MSI_FIRST || g - IRQROUTE_MSI_FIRST >= IRQROUTE_MSI_MAX) {
+			ret = -EINVAL;
+			goto out;
+		}
+		old = vm->routes.msi[g - IRQROUTE_MSI_FIRST];
+		ret = irqroute_set(&vm->routes, g, addr, data);
+		if (ret)
+			goto out;
+	}
+	ret = vm_routes_commit(vm);
+	if (ret && *gsi < 0)
+		irqroute_free(&vm->routes, g);
+	else if (ret)
+		vm->routes.msi[g - IRQROUTE_MSI_FIRST] = old;
+	else
+		*gsi = g;
+out:
+	pthread_mutex_unlock(&vm->route_lock);
+	return ret;
+}
+
+void vm_msi_route_free(struct vm *vm, int gsi)
+{
+	int r;
+
+	if (gsi < 0)
+		return;
+	pthread_mutex_lock(&vm->route_lock);
+	irqroute_free(&vm->routes, gsi);
+	/* A stale route left in KVM routes nothing: no irqfd uses its GSI now. */
+	r = vm_routes_commit(vm);
+	if (r)
+		mv_warn("vm: KVM_SET_GSI_ROUTING failed releasing GSI %d: %s", gsi, strerror(-r));
+	pthread_mutex_unlock(&vm->route_lock);
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi m = {.address_lo = (uint32_t)addr, .address_hi = addr >> 32, .data = data};
+	int r = ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+
+	/* 0: the message was blocked (no destination); > 0: delivered. */
+	return r < 0 ? -errno : 0;
 }
 
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, int fd, bool assign)

@@ -20,6 +20,7 @@
 #include "core/irq.h"
 #include "core/loop.h"
 #include "core/gate.h"
+#include "core/irqroute.h"
 #include "core/guest.h"
 
 struct vm;
@@ -84,6 +85,11 @@ struct vm {
 	enum vm_event pending;
 	struct gate gate;	     /* vCPUs pass it before each KVM_RUN (core/gate.h) */
 	struct kvm_irqchip chip0[3]; /* power-on PIC master/slave and IOAPIC */
+
+	/* GSI routing (irqchip pins and MSI routes), replaced whole in KVM on change */
+	pthread_mutex_t route_lock;
+	struct irqroute routes;
+	struct kvm_irq_routing *route_buf; /* IRQROUTE_MAX_ENTRIES entries */
 	struct kvm_pit_state2 pit0;
 };
 
@@ -144,6 +150,16 @@ void vm_release(struct vm *vm);
 int vm_settle_vcpus(struct vm *vm);
 
 int vm_irqfd(struct vm *vm, unsigned int gsi, int fd, int resample_fd, bool assign);
+/*
+ * MSI routes (any thread, under route_lock): *gsi < 0 allocates a GSI for
+ * the message (addr, data), else the route of *gsi is changed to it. KVM's
+ * table is replaced; on failure nothing changed (the GSI allocated is
+ * released) and -errno is returned. vm_msi_route_free releases a GSI.
+ */
+int vm_msi_route(struct vm *vm, int *gsi, uint64_t addr, uint32_t data);
+void vm_msi_route_free(struct vm *vm, int gsi);
+/* Inject one MSI directly (KVM_SIGNAL_MSI): 0, or -errno (-EINVAL: KVM refused the message). */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, int fd, bool assign);
 
 /* The event the loop thread should act on (cleared by the call). */

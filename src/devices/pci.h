@@ -87,6 +87,14 @@ struct pci_host_ops {
 	int (*set_irq)(struct pci_host *h, unsigned int gsi, int level);
 	int (*ioeventfd)(struct pci_host *h, uint64_t addr, uint32_t len, int fd, bool assign);
 	int (*irqfd)(struct pci_host *h, unsigned int gsi, int fd, int resample_fd, bool assign);
+	/*
+	 * Optional, for MSI-X (devices/msix.h). msi_route: *gsi < 0 allocates a
+	 * GSI routed to the message (addr, data), else changes *gsi's route;
+	 * 0 or -errno with nothing changed. signal_msi injects one message.
+	 */
+	int (*msi_route)(struct pci_host *h, int *gsi, uint64_t addr, uint32_t data);
+	void (*msi_route_free)(struct pci_host *h, int gsi);
+	int (*signal_msi)(struct pci_host *h, uint64_t addr, uint32_t data);
 };
 
 struct pci_host {

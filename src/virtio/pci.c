@@ -13,7 +13,6 @@
 #define VIRTIO_PCI_VENDOR    0x1AF4
 #define VIRTIO_PCI_DEV_BASE  0x1040
 #define VIRTIO_PCI_SUBSYS_ID 0x0040 /* >= 0x40: modern-only (OVMF checks) */
-#define VIRTIO_PCI_NO_VECTOR 0xFFFF
 
 #define PCI_CAP_ID_VNDR	      0x09
 #define VIRTIO_PCI_CAP_COMMON 1
@@ -37,11 +36,17 @@ static struct virtq *virtio_pci_selected(struct virtio_pci *vp)
 
 /* Interrupts ----------------------------------------------------------- */
 
-static void virtio_pci_raise(struct virtio_pci *vp, uint8_t bit)
+static void virtio_pci_raise(struct virtio_pci *vp, uint8_t bit, uint16_t vector)
 {
 	uint64_t one = 1;
 
 	vp->isr |= bit;
+	if (msix_enabled(&vp->msix)) {
+		/* NO_VECTOR: the driver asked for no interrupt. */
+		if (vector != VIRTIO_PCI_NO_VECTOR)
+			msix_notify(&vp->msix, vector);
+		return;
+	}
 	if (vp->use_irqfd) {
 		if (write(vp->irqfd, &one, sizeof(one)) != sizeof(one))
 			mv_warn("virtio-pci: %s: irqfd write failed", vp->pci.name);
@@ -52,12 +57,17 @@ static void virtio_pci_raise(struct virtio_pci *vp, uint8_t bit)
 
 static void virtio_pci_notify_used(struct virtio_transport *t, unsigned int q)
 {
-	virtio_pci_raise(container_of(t, struct virtio_pci, transport), VIRTIO_PCI_ISR_QUEUE);
+	struct virtio_pci *vp = container_of(t, struct virtio_pci, transport);
+
+	virtio_pci_raise(vp, VIRTIO_PCI_ISR_QUEUE,
+			 q < VIRTIO_MAX_QUEUES ? vp->q_vec[q] : VIRTIO_PCI_NO_VECTOR);
 }
 
 static void virtio_pci_notify_config(struct virtio_transport *t)
 {
-	virtio_pci_raise(container_of(t, struct virtio_pci, transport), VIRTIO_PCI_ISR_CONFIG);
+	struct virtio_pci *vp = container_of(t, struct virtio_pci, transport);
+
+	virtio_pci_raise(vp, VIRTIO_PCI_ISR_CONFIG, vp->config_vec);
 }
 
 /* Any thread: the loop serves queue q on its next round. */
@@ -92,7 +102,8 @@ static void virtio_pci_resample(struct loop_watch *w, uint32_t events)
 	if (read(w->fd, &cnt, sizeof(cnt)) < 0)
 		return;
 	pthread_mutex_lock(&vp->vdev->lock);
-	if (vp->isr && write(vp->irqfd, &one, sizeof(one)) != sizeof(one))
+	if (vp->isr && !msix_enabled(&vp->msix) &&
+	    write(vp->irqfd, &one, sizeof(one)) != sizeof(one))
 		mv_warn("virtio-pci: %s: irqfd write failed", vp->pci.name);
 	pthread_mutex_unlock(&vp->vdev->lock);
 }
@@ -111,7 +122,7 @@ static void virtio_pci_common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_PC
 	le_put(img + VIRTIO_PCI_GFSELECT, vp->gfselect, 4);
 	if (vp->gfselect < 2)
 		le_put(img + VIRTIO_PCI_GF, d->driver_features >> (32 * vp->gfselect), 4);
-	le_put(img + VIRTIO_PCI_MSIX_CONFIG, VIRTIO_PCI_NO_VECTOR, 2);
+	le_put(img + VIRTIO_PCI_MSIX_CONFIG, vp->config_vec, 2);
 	le_put(img + VIRTIO_PCI_NUM_QUEUES, d->ops->num_queues, 2);
 	img[VIRTIO_PCI_STATUS] = d->status;
 	img[VIRTIO_PCI_CFG_GEN] = d->config_generation;
@@ -119,6 +130,7 @@ static void virtio_pci_common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_PC
 	le_put(img + VIRTIO_PCI_Q_MSIX, VIRTIO_PCI_NO_VECTOR, 2);
 	if (!q)
 		return; /* size 0: no such queue */
+	le_put(img + VIRTIO_PCI_Q_MSIX, vp->q_vec[vp->queue_select], 2);
 	le_put(img + VIRTIO_PCI_Q_SIZE, q->size, 2);
 	le_put(img + VIRTIO_PCI_Q_ENABLE, q->enabled, 2);
 	le_put(img + VIRTIO_PCI_Q_NOTIFY_OFF, vp->queue_select, 2);
@@ -140,6 +152,11 @@ static void virtio_pci_set_addr(uint64_t *field, uint64_t rel, uint64_t val, uin
 
 static void virtio_pci_reset_transport(struct virtio_pci *vp)
 {
+	unsigned int i;
+
+	vp->config_vec = VIRTIO_PCI_NO_VECTOR;
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vp->q_vec[i] = VIRTIO_PCI_NO_VECTOR;
 	vp->dfselect = vp->gfselect = 0;
 	vp->queue_select = 0;
 	vp->isr = 0;
@@ -179,6 +196,16 @@ static void virtio_pci_common_write(struct virtio_pci *vp, uint64_t off, uint64_
 	case VIRTIO_PCI_Q_SELECT:
 		if (len == 2)
 			vp->queue_select = val;
+		return;
+	case VIRTIO_PCI_MSIX_CONFIG:
+		/* A vector the table does not have reads back as NO_VECTOR. */
+		if (len == 2)
+			vp->config_vec = val < vp->msix.nvec ? val : VIRTIO_PCI_NO_VECTOR;
+		return;
+	case VIRTIO_PCI_Q_MSIX:
+		if (len == 2 && q)
+			vp->q_vec[vp->queue_select] =
+			    val < vp->msix.nvec ? val : VIRTIO_PCI_NO_VECTOR;
 		return;
 	case VIRTIO_PCI_Q_SIZE:
 		if (len == 2 && q && !q->enabled)
@@ -220,6 +247,12 @@ static void virtio_pci_bar_read(struct pci_dev *pd, unsigned int bar, uint64_t o
 	uint8_t img[VIRTIO_PCI_COMMON_LEN];
 
 	memset(data, 0, len);
+	if (bar == VIRTIO_PCI_MSIX_BAR && len <= 8) {
+		pthread_mutex_lock(&d->lock);
+		msix_bar_read(&vp->msix, off, data, len);
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
 	if (bar != 0 || len == 0 || len > 8)
 		return;
 	pthread_mutex_lock(&d->lock);
@@ -245,6 +278,12 @@ static void virtio_pci_bar_write(struct pci_dev *pd, unsigned int bar, uint64_t 
 	struct virtio_dev *d = vp->vdev;
 	uint64_t val = 0;
 
+	if (bar == VIRTIO_PCI_MSIX_BAR && len <= 8) {
+		pthread_mutex_lock(&d->lock);
+		msix_bar_write(&vp->msix, off, data, len);
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
 	if (bar != 0 || len == 0 || len > 8)
 		return;
 	if (virtio_pci_in(off, len, VIRTIO_PCI_NOTIFY_OFF,
@@ -389,13 +428,22 @@ static void virtio_pci_cfg_read(struct pci_dev *pd, unsigned int off, unsigned i
 	memcpy(pd->cfg + vp->cfg_cap + VIRTIO_PCI_CFG_DATA, b, wlen);
 }
 
-/* A write of pci_cfg_data: perform the BAR write with its first cap.length bytes. */
+/*
+ * After a config write: MSI-X enable or function mask may have changed (a
+ * vector pending behind them is sent); a write of pci_cfg_data performs
+ * the BAR write with its first cap.length bytes.
+ */
 static void virtio_pci_cfg_write(struct pci_dev *pd, unsigned int off, unsigned int len)
 {
 	struct virtio_pci *vp = container_of(pd, struct virtio_pci, pci);
 	uint32_t woff, wlen;
 	uint8_t b[4];
 
+	if (off < vp->msix.cap + 4u && vp->msix.cap < off + len) {
+		pthread_mutex_lock(&vp->vdev->lock);
+		msix_cfg_written(&vp->msix);
+		pthread_mutex_unlock(&vp->vdev->lock);
+	}
 	if (!virtio_pci_cfg_hits_data(vp, off, len) || !virtio_pci_cfg_window(vp, &woff, &wlen))
 		return;
 	memcpy(b, pd->cfg + vp->cfg_cap + VIRTIO_PCI_CFG_DATA, wlen);
@@ -514,6 +562,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_h
 	vp->pci.host = host; /* for setup_fds; pci_host_add sets it again */
 	ret = pci_dev_set_bar(&vp->pci, 0, VIRTIO_PCI_BAR_SIZE);
 	if (!ret)
+		ret = pci_dev_set_bar(&vp->pci, VIRTIO_PCI_MSIX_BAR, MSIX_BAR_SIZE);
+	if (!ret)
 		ret = virtio_pci_add_cap(vp, VIRTIO_PCI_CAP_COMMON, VIRTIO_PCI_COMMON_OFF,
 					 VIRTIO_PCI_COMMON_LEN, 0);
 	if (!ret)
@@ -527,8 +577,14 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_h
 					 ops->config_size, 0);
 	if (!ret)
 		ret = virtio_pci_add_cap(vp, VIRTIO_PCI_CAP_PCI, 0, 0, 4);
+	if (!ret)
+		ret = msix_init(&vp->msix, &vp->pci, ops->num_queues + 1, VIRTIO_PCI_MSIX_BAR,
+				loop != NULL);
 	if (ret)
 		return ret;
+	vp->config_vec = VIRTIO_PCI_NO_VECTOR;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vp->q_vec[i] = VIRTIO_PCI_NO_VECTOR;
 	ret = virtio_pci_setup_fds(vp);
 	if (ret)
 		goto err_fds;
@@ -555,6 +611,7 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	pthread_mutex_lock(&vp->vdev->lock);
 	virtio_dev_reset(vp->vdev);
 	virtio_pci_reset_transport(vp);
+	msix_reset(&vp->msix);
 	pthread_mutex_unlock(&vp->vdev->lock);
 }
 
@@ -583,6 +640,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		close(n->w.fd);
 		n->w.fd = -1;
 	}
+	msix_destroy(&vp->msix);
 	if (vp->use_irqfd) {
 		h->ops->irqfd(h, vp->pci.gsi, vp->irqfd, vp->resample_w.fd, false);
 		loop_del(vp->loop, &vp->resample_w);

@@ -8,8 +8,15 @@
  * of cap.length bytes at cap.offset would be (notify included, and whether
  * memory decode is on or not), once cap.bar is 0, cap.length is 1, 2 or 4,
  * cap.offset is a multiple of it and the access lies inside BAR0; otherwise
- * the data bytes are only stored. No MSI-X: interrupts are INTx,
- * level-triggered, ISR read-to-clear.
+ * the data bytes are only stored.
+ *
+ * MSI-X (devices/msix.h) in BAR1: one vector per queue plus the config
+ * vector. The driver maps each queue and the config change to a vector
+ * (or to none) through msix_config and queue_msix_vector; a vector number
+ * beyond the table reads back as NO_VECTOR, the spec's "mapping failed".
+ * While MSI-X is enabled the INTx line is never raised (the ISR still
+ * records the cause); otherwise interrupts are INTx, level-triggered, ISR
+ * read-to-clear.
  *
  * Notifications are served on the event-loop thread only. Each queue has an
  * eventfd watched by the loop. It is registered with the host's ioeventfd
@@ -21,7 +28,7 @@
  * ran out is signalled the same way (kick_later) and continued by the loop.
  * Without a loop (single-threaded tests) a notification is served inline.
  *
- * Interrupts: irqfd with a resample eventfd when the host offers it
+ * INTx: irqfd with a resample eventfd when the host offers it
  * (re-asserted on EOI while the ISR is non-zero), otherwise pci_dev_set_irq
  * (deasserted when the ISR read clears it).
  *
@@ -35,6 +42,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "devices/msix.h"
 #include "devices/pci.h"
 #include "virtio/virtio.h"
 
@@ -67,6 +75,9 @@
 #define VIRTIO_PCI_Q_DRIVER	0x28
 #define VIRTIO_PCI_Q_DEVICE	0x30
 
+#define VIRTIO_PCI_MSIX_BAR  1
+#define VIRTIO_PCI_NO_VECTOR 0xFFFF
+
 #define VIRTIO_PCI_ISR_QUEUE  0x1
 #define VIRTIO_PCI_ISR_CONFIG 0x2
 
@@ -96,6 +107,10 @@ struct virtio_pci {
 	uint16_t queue_select;
 	uint8_t isr;
 	uint8_t cfg_cap; /* config offset of the PCI_CFG capability */
+	/* MSI-X: the table, and the vector of the config change and of each queue */
+	struct msix msix;
+	uint16_t config_vec;
+	uint16_t q_vec[VIRTIO_MAX_QUEUES];
 };
 
 /*

@@ -29,6 +29,11 @@ struct vp_image {
 	uint16_t queue_select;
 	uint8_t isr;
 	struct vq_image q[VIRTIO_MAX_QUEUES];
+	/* version 2: MSI-X */
+	uint16_t config_vec, q_vec[VIRTIO_MAX_QUEUES];
+	uint8_t nvec;
+	uint8_t table[MSIX_MAX_VECTORS * MSIX_ENTRY_SIZE];
+	uint64_t pba;
 };
 
 void virtio_pci_state_name(const struct virtio_pci *vp, char *buf, size_t len)
@@ -68,6 +73,12 @@ void virtio_pci_save(struct virtio_pci *vp, struct mv_state_writer *w)
 		mv_sw_u16(w, q->used_idx);
 		mv_sw_u16(w, i); /* notify offset: the queue's index, in NOTIFY_MULT units */
 	}
+	mv_sw_u16(w, vp->config_vec);
+	for (i = 0; i < d->ops->num_queues; i++)
+		mv_sw_u16(w, vp->q_vec[i]);
+	mv_sw_u8(w, vp->msix.nvec);
+	mv_sw_bytes(w, vp->msix.table, vp->msix.nvec * MSIX_ENTRY_SIZE);
+	mv_sw_u64(w, vp->msix.pba);
 	mv_sw_end(w);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -129,6 +140,43 @@ static int vp_check_queue(struct virtio_dev *d, const char *sec, unsigned int i,
 	return 0;
 }
 
+/* The vectors name table entries; entries and PBA hold only defined bits. */
+static int vp_check_msix(const char *sec, unsigned int nq, const struct vp_image *im, char *err,
+			 size_t errlen)
+{
+	unsigned int i;
+
+	if (im->config_vec != VIRTIO_PCI_NO_VECTOR && im->config_vec >= im->nvec) {
+		mv_errbuf(err, errlen, "%s: msix_config %u is not one of the %u vectors", sec,
+			  im->config_vec, im->nvec);
+		return -EINVAL;
+	}
+	for (i = 0; i < nq; i++) {
+		if (im->q_vec[i] != VIRTIO_PCI_NO_VECTOR && im->q_vec[i] >= im->nvec) {
+			mv_errbuf(err, errlen,
+				  "%s: queue %u: queue_msix_vector %u is not one of the %u vectors",
+				  sec, i, im->q_vec[i], im->nvec);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < im->nvec; i++) {
+		uint32_t ctl = le_get(im->table + i * MSIX_ENTRY_SIZE + 12, 4);
+
+		if (ctl & ~1U) {
+			mv_errbuf(err, errlen,
+				  "%s: MSI-X vector %u: vector control %#x has reserved bits set",
+				  sec, i, ctl);
+			return -EINVAL;
+		}
+	}
+	if (im->nvec < 64 && (im->pba >> im->nvec)) {
+		mv_errbuf(err, errlen, "%s: MSI-X pending bits %#llx beyond the %u vectors", sec,
+			  (unsigned long long)im->pba, im->nvec);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int vp_parse(struct virtio_pci *vp, const struct mv_state_section *sec, struct vp_image *im,
 		    char *err, size_t errlen)
 {
@@ -173,7 +221,28 @@ static int vp_parse(struct virtio_pci *vp, const struct mv_state_section *sec, s
 		q->used_idx = mv_sr_u16(&r);
 		q->notify_off = mv_sr_u16(&r);
 	}
+	im->config_vec = VIRTIO_PCI_NO_VECTOR;
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		im->q_vec[i] = VIRTIO_PCI_NO_VECTOR;
+	im->nvec = vp->msix.nvec;
+	if (sec->version >= 2) {
+		/* Version 1 (no MSI-X) leaves the table as reset: masked, nothing pending. */
+		im->config_vec = mv_sr_u16(&r);
+		for (i = 0; i < d->ops->num_queues; i++)
+			im->q_vec[i] = mv_sr_u16(&r);
+		im->nvec = mv_sr_u8(&r);
+		if (!r.short_read && im->nvec != vp->msix.nvec) {
+			mv_errbuf(err, errlen, "%s: %u MSI-X vectors in the saved state, %u here",
+				  name, im->nvec, vp->msix.nvec);
+			return -EINVAL;
+		}
+		mv_sr_bytes(&r, im->table, im->nvec * MSIX_ENTRY_SIZE);
+		im->pba = mv_sr_u64(&r);
+	}
 	ret = mv_state_done(sec, &r, err, errlen);
+	if (ret)
+		return ret;
+	ret = vp_check_msix(name, d->ops->num_queues, im, err, errlen);
 	if (ret)
 		return ret;
 	if (im->host_features != d->host_features) {
@@ -228,6 +297,15 @@ int virtio_pci_load(struct virtio_pci *vp, const struct mv_state_section *sec, c
 	vp->gfselect = im.gfselect;
 	vp->queue_select = im.queue_select;
 	vp->isr = im.isr;
+	vp->config_vec = im.config_vec;
+	memcpy(vp->q_vec, im.q_vec, sizeof(vp->q_vec));
+	if (sec->version >= 2) {
+		memcpy(vp->msix.table, im.table, sizeof(vp->msix.table));
+		vp->msix.pba = im.pba;
+	} else {
+		msix_reset(&vp->msix);
+	}
+	msix_loaded(&vp->msix);
 	for (i = 0; i < d->ops->num_queues; i++) {
 		struct virtq *q = &d->vqs[i];
 
@@ -248,8 +326,10 @@ int virtio_pci_load(struct virtio_pci *vp, const struct mv_state_section *sec, c
 		if (q->enabled)
 			d->deferred |= 1U << i;
 	}
-	/* A pending interrupt stays pending: the line as the ISR says. */
-	if (vp->use_irqfd) {
+	/* A pending interrupt stays pending: the line as the ISR says (INTx only). */
+	if (msix_enabled(&vp->msix)) {
+		/* Sent by MSI-X already, or pending in the PBA. */
+	} else if (vp->use_irqfd) {
 		uint64_t one = 1;
 
 		if (vp->isr && write(vp->irqfd, &one, sizeof(one)) != sizeof(one))

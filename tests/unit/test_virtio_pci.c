@@ -126,6 +126,14 @@ static void test_header_and_caps(void **state)
 	for (p = cfg(f, 0x34, 1); p; p = cfg(f, p + 1, 1)) {
 		unsigned int type = cfg(f, p + 3, 1);
 
+		if (cfg(f, p, 1) == 0x11) {
+			/* MSI-X: 3 vectors (2 queues + config), table and PBA in BAR1. */
+			assert_int_equal(cfg(f, p + 2, 2), 2);
+			assert_int_equal(cfg(f, p + 4, 4), MSIX_TABLE_OFF | 1);
+			assert_int_equal(cfg(f, p + 8, 4), MSIX_PBA_OFF | 1);
+			seen |= 1U << 8;
+			continue;
+		}
 		assert_int_equal(cfg(f, p, 1), 0x09);
 		assert_int_equal(cfg(f, p + 4, 1), 0); /* BAR0 */
 		seen |= 1U << type;
@@ -150,7 +158,8 @@ static void test_header_and_caps(void **state)
 			break;
 		}
 	}
-	assert_int_equal(seen, 0x3E);
+	assert_int_equal(seen, 0x13E);
+	assert_int_equal(f->vp.pci.bars[1].size, MSIX_BAR_SIZE);
 }
 
 static void test_features(void **state)
@@ -454,6 +463,219 @@ static void test_notify_mmio_and_used_irq(void **state)
 	pthread_mutex_unlock(&f->t.vdev.lock);
 	assert_int_equal(f->fp.level[gsi], 0);
 	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+}
+
+/* MSI-X ---------------------------------------------------------------- */
+
+static int setup_msi(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	mv_log_set_quiet(true);
+	fake_gmem_init(&f->fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init_msi(&f->fp);
+	assert_int_equal(virtio_dev_init(&f->t.vdev, &tdev_ops, &f->fm.map, 1ULL << 3), 0);
+	assert_int_equal(virtio_pci_init(&f->vp, &f->t.vdev, &f->fp.h, NULL, "vtest"), 0);
+	f->bar = f->vp.pci.bars[0].addr;
+	*state = f;
+	return 0;
+}
+
+static unsigned int msix_cap(struct fix *f)
+{
+	unsigned int p;
+
+	for (p = cfg(f, 0x34, 1); p && cfg(f, p, 1) != 0x11; p = cfg(f, p + 1, 1))
+		;
+	assert_true(p);
+	return p;
+}
+
+static void msix_ctl(struct fix *f, uint16_t v)
+{
+	pci_cfg_write(&f->fp.h, f->vp.pci.slot, 0, msix_cap(f) + 2, 2, v);
+}
+
+static uint64_t tbl_rd(struct fix *f, uint64_t off, uint32_t len)
+{
+	uint64_t v = 0;
+
+	assert_true(bus_read(&f->fp.mmio, f->vp.pci.bars[1].addr + off, &v, len));
+	return v;
+}
+
+static void tbl_wr(struct fix *f, uint64_t off, uint32_t len, uint64_t v)
+{
+	assert_true(bus_write(&f->fp.mmio, f->vp.pci.bars[1].addr + off, &v, len));
+}
+
+/* Entry v: message (0xFEE00000 | v << 12, 0x40 + v), mask as given. */
+static void tbl_entry(struct fix *f, unsigned int v, bool masked)
+{
+	tbl_wr(f, 16 * v, 8, 0xFEE00000ULL | v << 12);
+	tbl_wr(f, 16 * v + 8, 4, 0x40 + v);
+	tbl_wr(f, 16 * v + 12, 4, masked);
+}
+
+static void used(struct fix *f, unsigned int q)
+{
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_used(&f->t.vdev, q);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+}
+
+static void config_changed(struct fix *f)
+{
+	pthread_mutex_lock(&f->t.vdev.lock);
+	virtio_dev_notify_config(&f->t.vdev);
+	pthread_mutex_unlock(&f->t.vdev.lock);
+}
+
+static void test_msix_vectors_and_delivery(void **state)
+{
+	struct fix *f = *state;
+	unsigned int gsi = f->vp.pci.gsi, irq_calls;
+
+	/* Power-on: every entry masked, nothing pending, no vector mapped. */
+	assert_int_equal(tbl_rd(f, 12, 4), 1);
+	assert_int_equal(tbl_rd(f, 16 * 2 + 12, 4), 1);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF, 8), 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_MSIX_CONFIG, 2), VIRTIO_PCI_NO_VECTOR);
+	driver_ok(f);
+	/* Linux's order: enable with the function masked, program, unmask. */
+	msix_ctl(f, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	tbl_entry(f, 0, false);
+	tbl_entry(f, 1, false);
+	tbl_entry(f, 2, false);
+	assert_int_equal(tbl_rd(f, 16, 8), 0xFEE01000ULL);
+	assert_int_equal(tbl_rd(f, 16 + 8, 4), 0x41);
+	msix_ctl(f, MSIX_CTRL_ENABLE);
+	assert_int_equal(cfg(f, msix_cap(f) + 2, 2), MSIX_CTRL_ENABLE | 2);
+	wr(f, VIRTIO_PCI_MSIX_CONFIG, 2, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_MSIX_CONFIG, 2), 0);
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 0);
+	wr(f, VIRTIO_PCI_Q_MSIX, 2, 1);
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 1);
+	wr(f, VIRTIO_PCI_Q_MSIX, 2, 2);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_MSIX, 2), 2);
+	/* A vector the table lacks: the mapping failed. */
+	wr(f, VIRTIO_PCI_Q_MSIX, 2, 3);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_MSIX, 2), VIRTIO_PCI_NO_VECTOR);
+	wr(f, VIRTIO_PCI_Q_MSIX, 2, 2);
+	irq_calls = f->fp.set_irq_calls;
+
+	/* Each source its own message, through a route made at the first send; no INTx. */
+	used(f, 1);
+	assert_int_equal(f->fp.msis, 1);
+	assert_int_equal(f->fp.msi_addr, 0xFEE02000ULL);
+	assert_int_equal(f->fp.msi_data, 0x42);
+	assert_true(f->fp.route[0].used);
+	assert_int_equal(f->fp.route[0].data, 0x42);
+	used(f, 0);
+	assert_int_equal(f->fp.msi_data, 0x41);
+	config_changed(f);
+	assert_int_equal(f->fp.msi_data, 0x40);
+	assert_int_equal(f->fp.msis, 3);
+	assert_int_equal(f->fp.level[gsi], 0);
+	assert_int_equal(f->fp.set_irq_calls, irq_calls);
+	/* A route is remade once per change of its entry, not per message. */
+	used(f, 1);
+	assert_int_equal(f->fp.route_calls, 3);
+	tbl_wr(f, 16 * 2 + 8, 4, 0x52);
+	used(f, 1);
+	assert_int_equal(f->fp.route_calls, 4);
+	assert_int_equal(f->fp.route[0].data, 0x52);
+	assert_int_equal(f->fp.msi_data, 0x52);
+
+	/* Masked: pending in the PBA, sent at unmask. */
+	tbl_wr(f, 16 * 2 + 12, 4, 1);
+	used(f, 1);
+	assert_int_equal(f->fp.msis, 5);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF, 8), 1U << 2);
+	/* The PBA is read-only; reserved control bits do not stick. */
+	tbl_wr(f, MSIX_PBA_OFF, 8, 0);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF, 4), 1U << 2);
+	tbl_wr(f, 16 * 2 + 12, 4, 0xFFFFFFFE);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF, 4), 0);
+	assert_int_equal(f->fp.msis, 6);
+	assert_int_equal(tbl_rd(f, 16 * 2 + 12, 4), 0);
+	/* The function mask holds every vector; clearing it sends what waited. */
+	msix_ctl(f, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	used(f, 0);
+	config_changed(f);
+	assert_int_equal(f->fp.msis, 6);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF, 4), 3);
+	msix_ctl(f, MSIX_CTRL_ENABLE);
+	assert_int_equal(f->fp.msis, 8);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF, 4), 0);
+	/* NO_VECTOR: no interrupt at all. */
+	wr(f, VIRTIO_PCI_MSIX_CONFIG, 2, VIRTIO_PCI_NO_VECTOR);
+	config_changed(f);
+	assert_int_equal(f->fp.msis, 8);
+	assert_int_equal(f->fp.level[gsi], 0);
+
+	/* Virtio reset unmaps the vectors; the table is the function's and stays. */
+	wr(f, VIRTIO_PCI_STATUS, 1, 0);
+	assert_int_equal(rd(f, VIRTIO_PCI_MSIX_CONFIG, 2), VIRTIO_PCI_NO_VECTOR);
+	wr(f, VIRTIO_PCI_Q_SELECT, 2, 1);
+	assert_int_equal(rd(f, VIRTIO_PCI_Q_MSIX, 2), VIRTIO_PCI_NO_VECTOR);
+	assert_int_equal(tbl_rd(f, 16 * 2 + 8, 4), 0x52);
+	/* MSI-X disabled again: INTx as before. */
+	msix_ctl(f, 0);
+	driver_ok(f);
+	used(f, 0);
+	assert_int_equal(f->fp.level[gsi], 1);
+	assert_int_equal(f->fp.msis, 8);
+	/* Machine reset: the table masked and cleared. */
+	virtio_pci_reset(&f->vp);
+	assert_int_equal(tbl_rd(f, 16 * 2 + 8, 4), 0);
+	assert_int_equal(tbl_rd(f, 16 * 2 + 12, 4), 1);
+	assert_false(cfg(f, msix_cap(f) + 2, 2) & MSIX_CTRL_ENABLE);
+}
+
+static void test_msix_bad_accesses_and_refused_routes(void **state)
+{
+	struct fix *f = *state;
+	unsigned int len, off;
+
+	/* Only aligned 4- and 8-byte accesses inside the table reach it. */
+	for (len = 1; len <= 8; len *= 2)
+		for (off = 0; off < 16 * 3 + 8; off++) {
+			if ((len == 4 || len == 8) && off % len == 0)
+				continue;
+			tbl_wr(f, off, len, ~0ULL);
+		}
+	assert_int_equal(tbl_rd(f, 0, 8), 0);
+	assert_int_equal(tbl_rd(f, 12, 4), 1);
+	assert_int_equal(tbl_rd(f, 2, 2), 0);
+	/* Past the 3 entries and around the PBA: nothing. */
+	tbl_wr(f, 16 * 3, 8, ~0ULL);
+	assert_int_equal(tbl_rd(f, 16 * 3, 8), 0);
+	assert_int_equal(tbl_rd(f, MSIX_PBA_OFF + 8, 8), 0);
+	assert_int_equal(tbl_rd(f, MSIX_BAR_SIZE - 8, 8), 0);
+	/* The table size is read-only. */
+	msix_ctl(f, 0x07FF);
+	assert_int_equal(cfg(f, msix_cap(f) + 2, 2), 2);
+
+	/* KVM refuses the route: the message is injected directly instead. */
+	f->fp.refuse_routes = true;
+	driver_ok(f);
+	msix_ctl(f, MSIX_CTRL_ENABLE);
+	tbl_entry(f, 0, false);
+	wr(f, VIRTIO_PCI_MSIX_CONFIG, 2, 0);
+	config_changed(f);
+	assert_int_equal(f->fp.msis, 1);
+	assert_int_equal(f->fp.msi_data, 0x40);
+	assert_int_equal(f->vp.msix.route_failures, 1);
+	/* Not retried per message; a new write of the entry tries again. */
+	config_changed(f);
+	assert_int_equal(f->fp.route_calls, 1);
+	f->fp.refuse_routes = false;
+	tbl_wr(f, 8, 4, 0x77);
+	config_changed(f);
+	assert_int_equal(f->fp.route_calls, 2);
+	assert_true(f->fp.route[0].used);
+	assert_int_equal(f->fp.msi_data, 0x77);
 }
 
 static void test_needs_reset(void **state)
@@ -927,6 +1149,9 @@ int main(void)
 	    cmocka_unit_test(test_memory_decode_gates_bar_and_ioeventfds),
 	    cmocka_unit_test(test_bar_sizing_and_moves_move_ioeventfds),
 	    cmocka_unit_test(test_bus_master_defers_queue_work),
+	    cmocka_unit_test_setup_teardown(test_msix_vectors_and_delivery, setup_msi, teardown),
+	    cmocka_unit_test_setup_teardown(test_msix_bad_accesses_and_refused_routes, setup_msi,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,8 @@
 
 #include <assert.h>
 #include <endian.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/bus.h"
@@ -128,12 +130,27 @@ static inline int vqd_get_used(struct vqd *d, uint32_t *id, uint32_t *len)
 	return 1;
 }
 
-/* Fake PCI host: records INTx levels per GSI; no ioeventfd, no irqfd. */
+/*
+ * Fake PCI host: records INTx levels per GSI; no ioeventfd, no irqfd. With
+ * fake_pci_init_msi it also keeps MSI routes (GSI 24 + i) and records each
+ * message injected directly.
+ */
+#define FAKE_MSI_ROUTES 8
 struct fake_pci {
 	struct pci_host h;
 	struct bus mmio, pio;
 	int level[32];
 	unsigned int set_irq_calls;
+	struct {
+		bool used;
+		uint64_t addr;
+		uint32_t data;
+	} route[FAKE_MSI_ROUTES];
+	unsigned int route_calls;
+	bool refuse_routes;
+	unsigned int msis; /* messages injected by signal_msi */
+	uint64_t msi_addr; /* the last one */
+	uint32_t msi_data;
 };
 
 static inline int fake_pci_set_irq(struct pci_host *h, unsigned int gsi, int level)
@@ -154,6 +171,57 @@ static inline void fake_pci_init(struct fake_pci *f)
 	assert(bus_init(&f->mmio) == 0);
 	assert(bus_init(&f->pio) == 0);
 	assert(pci_host_init(&f->h, &ops, &f->mmio, &f->pio) == 0);
+}
+
+static inline int fake_pci_msi_route(struct pci_host *h, int *gsi, uint64_t addr, uint32_t data)
+{
+	struct fake_pci *f = container_of(h, struct fake_pci, h);
+	int i = *gsi - 24;
+
+	f->route_calls++;
+	if (f->refuse_routes)
+		return -ENOSPC;
+	if (*gsi < 0)
+		for (i = 0; i < FAKE_MSI_ROUTES && f->route[i].used; i++)
+			;
+	if (i < 0 || i >= FAKE_MSI_ROUTES)
+		return -ENOSPC;
+	f->route[i].used = true;
+	f->route[i].addr = addr;
+	f->route[i].data = data;
+	*gsi = 24 + i;
+	return 0;
+}
+
+static inline void fake_pci_msi_route_free(struct pci_host *h, int gsi)
+{
+	struct fake_pci *f = container_of(h, struct fake_pci, h);
+
+	assert(gsi >= 24 && gsi < 24 + FAKE_MSI_ROUTES && f->route[gsi - 24].used);
+	f->route[gsi - 24].used = false;
+}
+
+static inline int fake_pci_signal_msi(struct pci_host *h, uint64_t addr, uint32_t data)
+{
+	struct fake_pci *f = container_of(h, struct fake_pci, h);
+
+	f->msis++;
+	f->msi_addr = addr;
+	f->msi_data = data;
+	return 0;
+}
+
+static inline void fake_pci_init_msi(struct fake_pci *f)
+{
+	static const struct pci_host_ops ops = {
+	    .set_irq = fake_pci_set_irq,
+	    .msi_route = fake_pci_msi_route,
+	    .msi_route_free = fake_pci_msi_route_free,
+	    .signal_msi = fake_pci_signal_msi,
+	};
+
+	fake_pci_init(f);
+	f->h.ops = &ops;
 }
 
 static inline void fake_pci_free(struct fake_pci *f)
