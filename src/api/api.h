@@ -98,6 +98,24 @@ struct api_balloon_info {
 	uint64_t device_errors;
 };
 
+/* One PCI function on bus 0 (query-pci, QEMU's PciDeviceInfo). */
+#define API_PCI_MAX 32
+struct api_pci_region {
+	unsigned int bar;
+	uint64_t addr; /* as the guest programmed it */
+	uint64_t size;
+};
+
+struct api_pci_info {
+	unsigned int slot;
+	uint16_t vendor, device, subsys_vendor, subsys;
+	uint16_t class_code; /* base class << 8 | subclass */
+	uint8_t irq_line, irq_pin;
+	char qdev_id[API_ID_LEN];
+	unsigned int nr_regions;
+	struct api_pci_region regions[6];
+};
+
 struct api_memory_summary {
 	uint64_t base;	  /* boot RAM */
 	uint64_t plugged; /* sum of the devices' plugged sizes */
@@ -161,6 +179,8 @@ struct api_backend_ops {
 	int (*memdev_set_requested)(struct api_backend *b, const char *id, uint64_t size, char *err,
 				    size_t errlen);
 	int (*memory_summary)(struct api_backend *b, struct api_memory_summary *out);
+	/* Optional: the PCI functions of bus 0, at most max; returns how many. */
+	unsigned int (*pci_list)(struct api_backend *b, struct api_pci_info *out, unsigned int max);
 	/* Optional: the virtio-pmem devices, listed after virtio-mem by query-memory-devices. */
 	unsigned int (*pmem_count)(struct api_backend *b);
 	int (*pmem_info)(struct api_backend *b, unsigned int idx, struct api_pmem_info *out);

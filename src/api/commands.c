@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/hmp.h"
@@ -256,6 +257,84 @@ static struct json_object *api_cmd_memory_summary(struct api *api, struct json_o
 	if (sum.has_plugged)
 		json_object_object_add(o, "plugged-memory", json_object_new_uint64(sum.plugged));
 	return o;
+}
+
+/* QEMU's class descriptions, for the classes memvisor's functions have. */
+static const char *api_pci_class_desc(uint16_t class_code)
+{
+	switch (class_code) {
+	case 0x0600:
+		return "Host bridge";
+	case 0x0580:
+		return "Memory controller";
+	default:
+		return NULL;
+	}
+}
+
+static struct json_object *api_pci_device(const struct api_pci_info *p)
+{
+	struct json_object *d = json_object_new_object(), *ci = json_object_new_object(),
+			   *id = json_object_new_object(), *regs = json_object_new_array();
+	const char *desc = api_pci_class_desc(p->class_code);
+	unsigned int i;
+
+	json_object_object_add(d, "bus", json_object_new_int(0));
+	json_object_object_add(d, "slot", json_object_new_int(p->slot));
+	json_object_object_add(d, "function", json_object_new_int(0));
+	if (desc)
+		json_object_object_add(ci, "desc", json_object_new_string(desc));
+	json_object_object_add(ci, "class", json_object_new_int(p->class_code));
+	json_object_object_add(d, "class_info", ci);
+	json_object_object_add(id, "device", json_object_new_int(p->device));
+	json_object_object_add(id, "vendor", json_object_new_int(p->vendor));
+	json_object_object_add(id, "subsystem", json_object_new_int(p->subsys));
+	json_object_object_add(id, "subsystem-vendor", json_object_new_int(p->subsys_vendor));
+	json_object_object_add(d, "id", id);
+	/* As QEMU: "irq" only for a function with an interrupt pin. */
+	if (p->irq_pin)
+		json_object_object_add(d, "irq", json_object_new_int(p->irq_line));
+	json_object_object_add(d, "irq_pin", json_object_new_int(p->irq_pin));
+	json_object_object_add(d, "qdev_id", json_object_new_string(p->qdev_id));
+	for (i = 0; i < p->nr_regions && i < 6; i++) {
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "bar", json_object_new_int(p->regions[i].bar));
+		json_object_object_add(r, "type", json_object_new_string("memory"));
+		json_object_object_add(r, "address", json_object_new_uint64(p->regions[i].addr));
+		json_object_object_add(r, "size", json_object_new_uint64(p->regions[i].size));
+		json_object_object_add(r, "prefetch", json_object_new_boolean(false));
+		json_object_object_add(r, "mem_type_64", json_object_new_boolean(false));
+		json_object_array_add(regs, r);
+	}
+	json_object_object_add(d, "regions", regs);
+	return d;
+}
+
+/* QEMU's query-pci: one bus (0) and its functions. */
+static struct json_object *api_cmd_query_pci(struct api *api, struct json_object *args,
+					     struct qmp_error *err)
+{
+	struct api_pci_info *p = calloc(API_PCI_MAX, sizeof(*p));
+	struct json_object *bus, *devs, *ret;
+	unsigned int n = 0, i;
+
+	if (!p) {
+		api_backend_error(err, "query-pci", -ENOMEM);
+		return NULL;
+	}
+	if (api->backend->ops->pci_list)
+		n = api->backend->ops->pci_list(api->backend, p, API_PCI_MAX);
+	devs = json_object_new_array();
+	for (i = 0; i < n && i < API_PCI_MAX; i++)
+		json_object_array_add(devs, api_pci_device(&p[i]));
+	free(p);
+	bus = json_object_new_object();
+	json_object_object_add(bus, "bus", json_object_new_int(0));
+	json_object_object_add(bus, "devices", devs);
+	ret = json_object_new_array();
+	json_object_array_add(ret, bus);
+	return ret;
 }
 
 static void api_add_age(struct json_object *o, const char *key, uint64_t now, uint64_t then)
@@ -1057,6 +1136,7 @@ static const struct api_command api_commands[] = {
     {"system_reset", NULL, api_cmd_reset},
     {"query-memory-size-summary", NULL, api_cmd_memory_summary},
     {"query-memory-devices", NULL, api_cmd_memory_devices},
+    {"query-pci", NULL, api_cmd_query_pci},
     {"balloon", api_balloon_args, api_cmd_balloon},
     {"query-balloon", NULL, api_cmd_query_balloon},
     {"qom-get", api_qom_get_args, api_cmd_qom_get},

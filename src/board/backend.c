@@ -297,7 +297,45 @@ static int mapi_balloon_set_interval(struct api_backend *b, uint64_t seconds)
 	return board_balloon_set_interval(board_of(b), seconds);
 }
 
+/* Loop thread; config space under the host's lock, as a vCPU writes it. */
+static unsigned int mapi_pci_list(struct api_backend *b, struct api_pci_info *out, unsigned int max)
+{
+	struct pci_host *h = &board_of(b)->pci;
+	unsigned int slot, i, n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (slot = 0; slot < PCI_MAX_SLOTS && n < max; slot++) {
+		const struct pci_dev *d = h->devs[slot];
+		struct api_pci_info *p = &out[n];
+
+		if (!d)
+			continue;
+		memset(p, 0, sizeof(*p));
+		p->slot = slot;
+		p->vendor = le_get(d->cfg + 0x00, 2);
+		p->device = le_get(d->cfg + 0x02, 2);
+		p->class_code = le_get(d->cfg + 0x0A, 2);
+		p->subsys_vendor = le_get(d->cfg + 0x2C, 2);
+		p->subsys = le_get(d->cfg + 0x2E, 2);
+		p->irq_line = d->cfg[0x3C];
+		p->irq_pin = d->cfg[0x3D];
+		snprintf(p->qdev_id, sizeof(p->qdev_id), "%s", d->name ? d->name : "");
+		for (i = 0; i < PCI_NUM_BARS; i++) {
+			if (!d->bars[i].size)
+				continue;
+			p->regions[p->nr_regions].bar = i;
+			p->regions[p->nr_regions].addr = d->bars[i].addr;
+			p->regions[p->nr_regions].size = d->bars[i].size;
+			p->nr_regions++;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
 static const struct api_backend_ops board_api_ops = {
+    .pci_list = mapi_pci_list,
     .query_status = mapi_query_status,
     .quit = mapi_quit,
     .stop = mapi_stop,

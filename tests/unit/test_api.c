@@ -155,7 +155,28 @@ static int f_hmp(struct api_backend *b, const char *what, FILE *out)
 	return 0;
 }
 
+static unsigned int f_pci_list(struct api_backend *b, struct api_pci_info *out, unsigned int max)
+{
+	assert_int_equal(max, API_PCI_MAX);
+	out[0] = (struct api_pci_info){
+	    .slot = 0, .vendor = 0x8086, .device = 0x29C0, .class_code = 0x0600};
+	out[1] = (struct api_pci_info){
+	    .slot = 2,
+	    .vendor = 0x1AF4,
+	    .device = 0x1058,
+	    .subsys_vendor = 0x1AF4,
+	    .subsys = 0x40,
+	    .class_code = 0xFF00,
+	    .irq_line = 11,
+	    .irq_pin = 1,
+	    .qdev_id = "mem0",
+	    .nr_regions = 2,
+	    .regions = {{0, 0xC0000000ULL, 0x4000}, {1, 0xC0004000ULL, 0x1000}}};
+	return 2;
+}
+
 static const struct api_backend_ops fake_ops = {
+    .pci_list = f_pci_list,
     .query_status = f_status,
     .quit = f_quit,
     .stop = f_stop,
@@ -277,6 +298,27 @@ static void test_transcript_queries(void **state)
 	assert_non_null(strstr(r, "{\"name\": \"qmp_capabilities\"}"));
 	assert_non_null(strstr(r, "{\"name\": \"qom-set\"}"));
 	assert_non_null(strstr(r, "{\"name\": \"human-monitor-command\"}"));
+}
+
+static void test_query_pci(void **state)
+{
+	struct fixture *f = *state;
+
+	/* QEMU's PciInfo / PciDeviceInfo members, in QEMU's order. */
+	assert_string_equal(
+	    cmd(f, "{\"execute\": \"query-pci\"}"),
+	    "{\"return\": [{\"bus\": 0, \"devices\": ["
+	    "{\"bus\": 0, \"slot\": 0, \"function\": 0, \"class_info\": {\"desc\": \"Host "
+	    "bridge\", \"class\": 1536}, \"id\": {\"device\": 10688, \"vendor\": 32902, "
+	    "\"subsystem\": 0, \"subsystem-vendor\": 0}, \"irq_pin\": 0, \"qdev_id\": \"\", "
+	    "\"regions\": []}, "
+	    "{\"bus\": 0, \"slot\": 2, \"function\": 0, \"class_info\": {\"class\": 65280}, "
+	    "\"id\": {\"device\": 4184, \"vendor\": 6900, \"subsystem\": 64, "
+	    "\"subsystem-vendor\": 6900}, \"irq\": 11, \"irq_pin\": 1, \"qdev_id\": \"mem0\", "
+	    "\"regions\": [{\"bar\": 0, \"type\": \"memory\", \"address\": 3221225472, "
+	    "\"size\": 16384, \"prefetch\": false, \"mem_type_64\": false}, {\"bar\": 1, "
+	    "\"type\": \"memory\", \"address\": 3221241856, \"size\": 4096, \"prefetch\": "
+	    "false, \"mem_type_64\": false}]}]}]}\r\n");
 }
 
 static void test_extra_fields(void **state)
@@ -646,6 +688,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_transcript_queries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_query_pci, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extra_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_qom_set_and_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_qom_get_and_errors, setup, teardown),
