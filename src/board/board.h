@@ -30,6 +30,7 @@
 #include "mem/ondemand.h"
 #include "virtio/mem.h"
 #include "virtio/pci.h"
+#include "virtio/blk.h"
 #include "virtio/pmem.h"
 #include "virtio/rng.h"
 
@@ -65,6 +66,16 @@ struct board_pmem {
 	uint32_t slot;
 	bool mapped;
 	struct vpmem dev;
+	bool dev_up;
+	struct virtio_pci pci;
+	bool pci_up;
+};
+
+/* One --disk: its file or block device, virtio-blk on PCI (board/blk.c). */
+struct board_blk {
+	int fd;
+	bool blockdev; /* a block device: BLKDISCARD/BLKZEROOUT, not fallocate */
+	struct vblk dev;
 	bool dev_up;
 	struct virtio_pci pci;
 	bool pci_up;
@@ -108,6 +119,8 @@ struct board {
 	unsigned int nr_hotplug;
 	struct board_pmem pmem[CONFIG_MAX_PMEM];
 	unsigned int nr_pmem;
+	struct board_blk blk[CONFIG_MAX_DISKS];
+	unsigned int nr_blk;
 	struct board_dimms *dimms; /* ACPI-hotplugged DIMMs (board/dimm.h), NULL: none */
 	struct board_ram ram[BOARD_MAX_RAM];
 	unsigned int nr_ram;

@@ -42,6 +42,11 @@ void config_free(struct mv_config *cfg)
 		free(cfg->pmem[i].file);
 		cfg->pmem[i].file = NULL;
 	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].path);
+		free(cfg->disks[i].socket);
+		cfg->disks[i].path = cfg->disks[i].socket = NULL;
+	}
 }
 
 /* Decimal, no sign, no blanks, at most max. */
@@ -373,6 +378,24 @@ int config_parse_pmem(struct mv_config *cfg, const char *value, char *err, size_
 	return parse_words(cfg, OPT_PMEM, value, parse_pmem, err, errlen);
 }
 
+static int parse_disk(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
+{
+	struct disk_config *d;
+
+	if (cfg->nr_disks == CONFIG_MAX_DISKS)
+		return config_errf(err, errlen, "%s %.*s: more than %d disks",
+				   config_opt_name(OPT_DISK), (int)len, s, CONFIG_MAX_DISKS);
+	/* Counted before parsing so config_free() releases a half-parsed disk. */
+	d = &cfg->disks[cfg->nr_disks++];
+	memset(d, 0, sizeof(*d));
+	return parse_keys(OPT_DISK, s, len, d, &d->keys, err, errlen);
+}
+
+int config_parse_disk(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	return parse_words(cfg, OPT_DISK, value, parse_disk, err, errlen);
+}
+
 static int parse_node(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
 {
 	struct numa_config *n;
@@ -465,6 +488,8 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 		return config_parse_numa(cfg, v, err, errlen);
 	case OPT_PMEM:
 		return config_parse_pmem(cfg, v, err, errlen);
+	case OPT_DISK:
+		return config_parse_disk(cfg, v, err, errlen);
 	case OPT_CPUS:
 		return config_parse_cpus(cfg, v, err, errlen);
 	case OPT_SERIAL:

@@ -21,6 +21,7 @@
 #define CONFIG_ERR_LEN	   512
 #define CONFIG_DEFAULT_MEM (512ULL << 20)
 #define CONFIG_MAX_PMEM	   8
+#define CONFIG_MAX_DISKS   8
 
 enum hotplug_method {
 	HOTPLUG_ACPI = 0, /* the seed's default */
@@ -75,6 +76,20 @@ struct pmem_config {
 	bool discard_writes;	/* MAP_PRIVATE over a read-only fd: the file never changes */
 	enum pmem_model model;
 	int node; /* guest NUMA node, -1: none given */
+};
+
+/* One --disk value: a raw image or block device as a virtio-blk device. */
+struct disk_config {
+	char id[CONFIG_ID_LEN]; /* default "disk<N>" (N: index among --disk) */
+	uint64_t keys;		/* bit (1 << enum config_key) per key given */
+	char *path;
+	bool readonly;
+	bool direct;		 /* O_DIRECT */
+	unsigned int num_queues; /* after validation: 1 unless given */
+	unsigned int queue_size; /* after validation: 128 unless given */
+	bool vhost_user;	 /* refused: not implemented */
+	char *socket;
+	uint64_t size; /* after validation: the image's size in bytes */
 };
 
 struct memory_config {
@@ -169,6 +184,8 @@ struct mv_config {
 	unsigned int nr_numa;
 	struct pmem_config pmem[CONFIG_MAX_PMEM];
 	unsigned int nr_pmem;
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned int nr_disks;
 	/*
 	 * ACPI memory hotplug (--memory hotplug_method=acpi, the default, with
 	 * hotplug_size): set by validation. dimm_area bytes of guest-physical
@@ -206,6 +223,7 @@ int config_parse_memory_zone(struct mv_config *cfg, const char *value, char *err
 int config_parse_numa(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_cpus(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_pmem(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_disk(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_restore(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_balloon(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_autoscale(struct mv_config *cfg, const char *value, char *err, size_t errlen);

@@ -1,12 +1,15 @@
 #include "config/host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -134,7 +137,40 @@ static int host_check_pmem_file(const char *path, bool read_only, struct config_
 	return 0;
 }
 
+static int host_check_disk(const char *path, bool read_only, uint64_t *size, char *why,
+			   size_t whylen)
+{
+	struct stat st;
+	int fd, e = 0;
+
+	*size = 0;
+	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		snprintf(why, whylen, "%s%s",
+			 !read_only && (e == EACCES || e == EROFS || e == EPERM) ? "not writable: "
+										 : "",
+			 strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st)) {
+		e = errno;
+		snprintf(why, whylen, "%s", strerror(e));
+	} else if (S_ISREG(st.st_mode)) {
+		*size = st.st_size;
+	} else if (!S_ISBLK(st.st_mode)) {
+		e = EINVAL;
+		snprintf(why, whylen, "not a regular file or block device");
+	} else if (ioctl(fd, BLKGETSIZE64, size)) {
+		e = errno;
+		snprintf(why, whylen, "size of the block device: %s", strerror(e));
+	}
+	close(fd);
+	return -e;
+}
+
 const struct config_host_ops config_host_real = {
+    .check_disk = host_check_disk,
     .hugepage_size_offered = host_hugepage_size_offered,
     .default_hugepage_size = host_default_hugepage_size,
     .numa_node_present = host_numa_node_present,

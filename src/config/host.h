@@ -46,6 +46,13 @@ struct config_host_ops {
 	 */
 	int (*check_pmem_file)(const char *path, bool read_only, struct config_pmem_file *info,
 			       char *why, size_t whylen);
+	/*
+	 * 0 and *size (bytes) when path is a regular file or a block device
+	 * that opens for reading (and, unless read_only, writing); otherwise
+	 * -errno and the reason in why.
+	 */
+	int (*check_disk)(const char *path, bool read_only, uint64_t *size, char *why,
+			  size_t whylen);
 };
 
 extern const struct config_host_ops config_host_real;

@@ -77,6 +77,11 @@ const struct config_option config_options[OPT__COUNT] = {
 		       .has_keys = true,
 		       .help = "resize the virtio-mem devices to keep the guest's available memory "
 			       "between low% and high% (needs --balloon statistics)"},
+    [OPT_DISK] = {.name = OPT_NAME_DISK,
+		  .arg = "<key=value,...>...",
+		  .multi = true,
+		  .has_keys = true,
+		  .help = "one virtio-blk disk per value (a raw image file or a block device)"},
 };
 
 #define MEM(f)	offsetof(struct memory_config, f)
@@ -86,6 +91,7 @@ const struct config_option config_options[OPT__COUNT] = {
 #define PMEM(f) offsetof(struct pmem_config, f)
 #define BLN(f)	offsetof(struct balloon_config, f)
 #define ASC(f)	offsetof(struct autoscale_config, f)
+#define DSK(f)	offsetof(struct disk_config, f)
 
 const struct config_key_desc config_keys[KEY__COUNT] = {
     [KEY_MEM_SIZE] = {OPT_MEMORY, "size", KT_SIZE, MEM(size), "<size>", "512M",
@@ -207,6 +213,22 @@ const struct config_key_desc config_keys[KEY__COUNT] = {
 			"smallest grow, largest shrink step"},
     [KEY_AS_DOWN_DELAY] = {OPT_AUTOSCALE, "down_delay", KT_UINT, ASC(down_delay), "<seconds>", "30",
 			   "seconds of continuous surplus before a shrink"},
+    [KEY_DISK_PATH] = {OPT_DISK, "path", KT_PATH, DSK(path), "<path>", NULL,
+		       "raw image file or block device (mandatory)"},
+    [KEY_DISK_READONLY] = {OPT_DISK, "readonly", KT_BOOL, DSK(readonly), "on|off", "off",
+			   "the guest may not write (VIRTIO_BLK_F_RO)"},
+    [KEY_DISK_DIRECT] = {OPT_DISK, "direct", KT_BOOL, DSK(direct), "on|off", "off",
+			 "bypass the host's page cache (O_DIRECT)"},
+    [KEY_DISK_NUM_QUEUES] = {OPT_DISK, "num_queues", KT_UINT, DSK(num_queues), "<n>", "1",
+			     "request queues, 1 to 8"},
+    [KEY_DISK_QUEUE_SIZE] = {OPT_DISK, "queue_size", KT_UINT, DSK(queue_size), "<n>", "128",
+			     "entries per queue, a power of two from 2 to 1024"},
+    [KEY_DISK_ID] = {OPT_DISK, "id", KT_ID, DSK(id), "<id>", "disk<N>",
+		     "device name, unique; also the serial the guest reads (GET_ID)"},
+    [KEY_DISK_VHOST_USER] = {OPT_DISK, "vhost_user", KT_BOOL, DSK(vhost_user), "on|off", "off",
+			     "a vhost-user backend (not supported yet: refused)"},
+    [KEY_DISK_SOCKET] = {OPT_DISK, "socket", KT_PATH, DSK(socket), "<path>", NULL,
+			 "the vhost-user backend's socket (with vhost_user=on)"},
 };
 
 const char *config_opt_name(enum config_opt opt)

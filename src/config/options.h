@@ -41,6 +41,7 @@
 #define OPT_NAME_PMEM	     "--pmem"
 #define OPT_NAME_BALLOON     "--balloon"
 #define OPT_NAME_AUTOSCALE   "--autoscale"
+#define OPT_NAME_DISK	     "--disk"
 
 enum config_opt {
 	OPT_KERNEL,
@@ -62,6 +63,7 @@ enum config_opt {
 	OPT_PMEM,
 	OPT_BALLOON,
 	OPT_AUTOSCALE,
+	OPT_DISK,
 	OPT__COUNT
 };
 
@@ -133,6 +135,15 @@ enum config_key {
 	KEY_AS_HIGH,
 	KEY_AS_UP_STEP,
 	KEY_AS_DOWN_DELAY,
+	/* --disk */
+	KEY_DISK_PATH,
+	KEY_DISK_READONLY,
+	KEY_DISK_DIRECT,
+	KEY_DISK_NUM_QUEUES,
+	KEY_DISK_QUEUE_SIZE,
+	KEY_DISK_ID,
+	KEY_DISK_VHOST_USER,
+	KEY_DISK_SOCKET,
 	KEY__COUNT
 };
 

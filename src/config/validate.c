@@ -680,6 +680,95 @@ static int check_pmem(struct vctx *v, char ids[][CONFIG_ID_LEN], uint64_t *sizes
 	return 0;
 }
 
+#define DKEY(k)			config_key_name(KEY_DISK_##k)
+#define dhas(d, k)		((d)->keys & CONFIG_KEY_BIT(KEY_DISK_##k))
+#define DISK_DEFAULT_QUEUE_SIZE 128
+#define DISK_MAX_QUEUE_SIZE	1024
+#define DISK_MAX_QUEUES		8
+
+/* One --disk value; its effective id into id, its size into *size. */
+static int check_disk_one(struct vctx *v, unsigned int i, char *id, uint64_t *size,
+			  char pmem_ids[][CONFIG_ID_LEN])
+{
+	const struct config_host_ops *host = config_host();
+	const struct disk_config *d = &v->cfg->disks[i];
+	char label[CONFIG_ID_LEN + 32], why[256] = "";
+
+	if (dhas(d, ID))
+		snprintf(id, CONFIG_ID_LEN, "%s", d->id);
+	else
+		snprintf(id, CONFIG_ID_LEN, "disk%u", i);
+	snprintf(label, sizeof(label), "%s %s=%.*s", config_opt_name(OPT_DISK), DKEY(ID),
+		 CONFIG_ID_LEN, id);
+#define derr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
+	if (d->vhost_user)
+		return derr("%s=on: vhost-user disks are not supported yet (not implemented)",
+			    DKEY(VHOST_USER));
+	if (dhas(d, SOCKET))
+		return derr("%s= is for %s=on, which is not supported yet", DKEY(SOCKET),
+			    DKEY(VHOST_USER));
+	if (!d->path)
+		return derr("%s is mandatory (e.g. %s=/path/to/disk.img)", DKEY(PATH), DKEY(PATH));
+	if (dhas(d, NUM_QUEUES) && (d->num_queues < 1 || d->num_queues > DISK_MAX_QUEUES))
+		return derr("%s=%u: must be 1 to %u", DKEY(NUM_QUEUES), d->num_queues,
+			    DISK_MAX_QUEUES);
+	if (dhas(d, QUEUE_SIZE) &&
+	    (d->queue_size < 2 || d->queue_size > DISK_MAX_QUEUE_SIZE || !is_pow2(d->queue_size)))
+		return derr("%s=%u: must be a power of two from 2 to %u", DKEY(QUEUE_SIZE),
+			    d->queue_size, DISK_MAX_QUEUE_SIZE);
+	for (unsigned int j = 0; j < v->nr_zones; j++)
+		if (!strcmp(v->zones[j].id, id))
+			return derr("%s is also the id of a memory zone", DKEY(ID));
+	for (unsigned int j = 0; j < v->cfg->nr_pmem; j++)
+		if (!strcmp(pmem_ids[j], id))
+			return derr("%s is also the id of a %s device", DKEY(ID),
+				    config_opt_name(OPT_PMEM));
+	if (v->cfg->balloon.given && !strcmp(v->cfg->balloon.id, id))
+		return derr("%s is also the id of the balloon", DKEY(ID));
+	if (!host->check_disk)
+		return derr("%s=%s: cannot be checked on this host", DKEY(PATH), d->path);
+	if (host->check_disk(d->path, d->readonly, size, why, sizeof(why)))
+		return derr("%s=%s: %s%s", DKEY(PATH), d->path, why,
+			    d->readonly || !strstr(why, "not writable")
+				? ""
+				: " (readonly=on opens it for reading only)");
+	if (*size < 512)
+		return derr("%s=%s: %llu bytes, less than one 512-byte sector", DKEY(PATH), d->path,
+			    (unsigned long long)*size);
+#undef derr
+	return 0;
+}
+
+/* Every --disk, ids unique, and a PCI slot for each beside the other virtio devices. */
+static int check_disks(struct vctx *v, char ids[][CONFIG_ID_LEN], uint64_t *sizes,
+		       char pmem_ids[][CONFIG_ID_LEN])
+{
+	unsigned int devs = (v->cfg->rng ? 1 : 0) + (v->cfg->balloon.given ? 1 : 0);
+	int r;
+
+	for (unsigned int i = 0; i < v->cfg->nr_disks; i++) {
+		r = check_disk_one(v, i, ids[i], &sizes[i], pmem_ids);
+		if (r)
+			return r;
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(ids[j], ids[i]))
+				return config_errf(v->err, v->errlen,
+						   "%s %s=%s: used by two devices",
+						   config_opt_name(OPT_DISK), DKEY(ID), ids[i]);
+	}
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		devs += v->zones[i].hotplug_size ? 1 : 0;
+	for (unsigned int i = 0; i < v->cfg->nr_pmem; i++)
+		devs += v->cfg->pmem[i].model == PMEM_VIRTIO;
+	if (v->cfg->nr_disks && devs + v->cfg->nr_disks > PCI_DEV_SLOTS)
+		return config_errf(
+		    v->err, v->errlen,
+		    "%s: %u disks do not fit on PCI bus 0 (%u device slots, %u taken "
+		    "by the other virtio devices)",
+		    config_opt_name(OPT_DISK), v->cfg->nr_disks, PCI_DEV_SLOTS, devs);
+	return 0;
+}
+
 static void commit(struct vctx *v, uint64_t dimm_area, unsigned int dimm_slots)
 {
 	struct mv_config *cfg = v->cfg;
@@ -708,6 +797,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	struct zone_config mem0;
 	char pmem_ids[CONFIG_MAX_PMEM][CONFIG_ID_LEN];
 	uint64_t pmem_sizes[CONFIG_MAX_PMEM];
+	char disk_ids[CONFIG_MAX_DISKS][CONFIG_ID_LEN];
+	uint64_t disk_sizes[CONFIG_MAX_DISKS];
 	struct vctx v = {.cfg = cfg, .err = err, .errlen = errlen};
 	uint64_t total = 0, dimm_area;
 	unsigned int dimm_slots;
@@ -748,6 +839,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	if (!r)
 		r = check_balloon(&v);
 	if (!r)
+		r = check_disks(&v, disk_ids, disk_sizes, pmem_ids);
+	if (!r)
 		r = check_autoscale(&v);
 	if (r)
 		return r;
@@ -755,6 +848,16 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	for (unsigned int i = 0; i < cfg->nr_pmem; i++) {
 		memcpy(cfg->pmem[i].id, pmem_ids[i], CONFIG_ID_LEN);
 		cfg->pmem[i].size = pmem_sizes[i];
+	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		struct disk_config *d = &cfg->disks[i];
+
+		memcpy(d->id, disk_ids[i], CONFIG_ID_LEN);
+		d->size = disk_sizes[i];
+		if (!dhas(d, NUM_QUEUES))
+			d->num_queues = 1;
+		if (!dhas(d, QUEUE_SIZE))
+			d->queue_size = DISK_DEFAULT_QUEUE_SIZE;
 	}
 	return 0;
 }

@@ -94,7 +94,32 @@ static inline int fake_check_pmem_file(const char *path, bool read_only,
 	return 0;
 }
 
+/*
+ * --disk paths: /nodir/... is missing, /ro/... is read-only, /dev/tty... is
+ * not a disk, /small... holds 100 bytes, every other one is 64M.
+ */
+static inline int fake_check_disk(const char *path, bool read_only, uint64_t *size, char *why,
+				  size_t len)
+{
+	*size = 0;
+	if (!strncmp(path, "/nodir/", 7)) {
+		snprintf(why, len, "No such file or directory");
+		return -ENOENT;
+	}
+	if (!strncmp(path, "/ro/", 4) && !read_only) {
+		snprintf(why, len, "not writable: Permission denied");
+		return -EACCES;
+	}
+	if (!strncmp(path, "/dev/tty", 8)) {
+		snprintf(why, len, "not a regular file or block device");
+		return -EINVAL;
+	}
+	*size = !strncmp(path, "/small", 6) ? 100 : 64ULL << 20;
+	return 0;
+}
+
 static const struct config_host_ops fake_host = {
+    .check_disk = fake_check_disk,
     .hugepage_size_offered = fake_hp_offered,
     .default_hugepage_size = fake_hp_default,
     .numa_node_present = fake_node_present,
