@@ -123,9 +123,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			/* Data at BUF + 0x1000...; discard ranges written from the record. */
 			memcpy(vqd_ptr(&q[qi], BUF + qi * 0x4000 + 0x100 + 0x10 * i), r + 12, 12);
-			buf[n++] = (struct vqd_buf){
-			    i == 0 && (r[2] & 8) ? BUF + qi * 0x4000 + 0x100 : BUF + 0x8000 + i * 0x2000,
-			    len, (r[6 + 3 * i] & 1) != 0};
+			buf[n++] =
+			    (struct vqd_buf){i == 0 && (r[2] & 8) ? BUF + qi * 0x4000 + 0x100
+								  : BUF + 0x8000 + i * 0x2000,
+					     len, (r[6 + 3 * i] & 1) != 0};
 		}
 		if (!(r[2] & 0x10))
 			buf[n++] = (struct vqd_buf){BUF + qi * 0x4000 + 0x80, 1 + r[23] % 4, true};

@@ -138,8 +138,8 @@ static int blk_create_one(struct board *m, unsigned int i)
 
 	bb->fd = -1;
 	m->nr_blk = i + 1;
-	bb->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-				   (c->direct ? O_DIRECT : 0));
+	bb->fd = open(c->path,
+		      (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (c->direct ? O_DIRECT : 0));
 	if (bb->fd < 0 || fstat(bb->fd, &st)) {
 		ret = -errno;
 		mv_err(OPT_NAME_DISK " id=%s: path=%s: %s%s", c->id, c->path, strerror(-ret),

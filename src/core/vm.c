@@ -496,6 +496,28 @@ static void vm_exit_mmio(struct vm *vm, struct kvm_run *run)
 }
 
 /* Handles one exit; returns false when this vCPU must stop. */
+
+/* A triple fault: where this vCPU was, for the report (the guest is lost anyway). */
+static void vm_log_shutdown(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_vcpu_events e;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) || ioctl(v->fd, KVM_GET_SREGS, &s))
+		return;
+	memset(&e, 0, sizeof(e));
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &e))
+		memset(&e, 0, sizeof(e));
+	mv_err(
+	    "vCPU %u: CPU shutdown at rip=%#llx rsp=%#llx rflags=%#llx cr0=%#llx cr2=%#llx "
+	    "cr3=%#llx cr4=%#llx efer=%#llx idt=%#llx/%#x gs=%#llx exception=%u/%u interrupt=%u/%u",
+	    v->id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+	    (unsigned long long)r.rflags, (unsigned long long)s.cr0, (unsigned long long)s.cr2,
+	    (unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer,
+	    (unsigned long long)s.idt.base, s.idt.limit, (unsigned long long)s.gs.base,
+	    e.exception.injected, e.exception.nr, e.interrupt.injected, e.interrupt.nr);
+}
 static bool vm_handle_exit(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -512,6 +534,7 @@ static bool vm_handle_exit(struct vcpu *v)
 	case KVM_EXIT_HLT:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
+		vm_log_shutdown(v);
 		vm->events.post(&vm->events, VM_EV_SHUTDOWN);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:

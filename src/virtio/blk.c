@@ -250,7 +250,8 @@ static int vblk_do_ranges(struct vblk *b, struct vblk_job *j)
 			return 1; /* answered with that status */
 	}
 	for (i = 0; i < j->nranges; i++) {
-		uint64_t off = rg[i].sector * VBLK_SECTOR, len = (uint64_t)rg[i].count * VBLK_SECTOR;
+		uint64_t off = rg[i].sector * VBLK_SECTOR,
+			 len = (uint64_t)rg[i].count * VBLK_SECTOR;
 
 		r = j->act == VBLK_ACT_DISCARD
 			? b->hops->discard(b, off, len)
@@ -379,7 +380,8 @@ static void vblk_done_locked(struct vblk *b)
 		struct vblk_job *j = &b->jobs[done[i]];
 
 		if (j->gen == gen && !(b->vdev.status & VIRTIO_STATUS_NEEDS_RESET)) {
-			if (j->status == 0xFF || virtq_push(&b->vdev.vqs[j->q], j->c.head, j->used_len))
+			if (j->status == 0xFF ||
+			    virtq_push(&b->vdev.vqs[j->q], j->c.head, j->used_len))
 				virtio_dev_set_needs_reset(&b->vdev);
 			else
 				used_q |= 1U << j->q;

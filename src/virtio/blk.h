@@ -34,12 +34,12 @@
 #include "virtio/virtio.h"
 #include "virtio/virtq.h"
 
-#define VIRTIO_ID_BLOCK	   2
-#define VBLK_CONFIG_SIZE   60
+#define VIRTIO_ID_BLOCK	    2
+#define VBLK_CONFIG_SIZE    60
 #define VBLK_MAX_QUEUE_SIZE 1024
-#define VBLK_MAX_JOBS	   128
-#define VBLK_CHUNK	   (256u << 10)
-#define VBLK_SEG_MAX	   (VIRTQ_MAX_SEGS - 2) /* beside the header and the status */
+#define VBLK_MAX_JOBS	    128
+#define VBLK_CHUNK	    (256u << 10)
+#define VBLK_SEG_MAX	    (VIRTQ_MAX_SEGS - 2) /* beside the header and the status */
 /* A discard or write-zeroes request covers at most this many sectors per range. */
 #define VBLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB */
 
@@ -73,12 +73,12 @@ struct vblk_params {
 struct vblk_job {
 	uint8_t q;
 	enum vblk_action act;
-	uint32_t gen;	       /* the device generation it was popped in */
-	uint64_t sector, len;  /* data */
-	unsigned int nranges;  /* discard / write zeroes */
+	uint32_t gen;	      /* the device generation it was popped in */
+	uint64_t sector, len; /* data */
+	unsigned int nranges; /* discard / write zeroes */
 	uint32_t type;
-	uint8_t status;	       /* the answer */
-	uint32_t used_len;     /* bytes written to the guest, status included */
+	uint8_t status;	   /* the answer */
+	uint32_t used_len; /* bytes written to the guest, status included */
 	struct virtq_chain c;
 };
 

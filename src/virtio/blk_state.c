@@ -57,7 +57,8 @@ struct vblk_decision vblk_decide(const struct vblk_disk *disk, uint64_t out_len,
 		if (disk->readonly)
 			return vblk_answer(VBLK_S_IOERR);
 		d.len = out_len - VBLK_HDR_SIZE;
-		if (d.len == 0 || d.len % VBLK_RANGE_SIZE || d.len / VBLK_RANGE_SIZE > VBLK_MAX_RANGES)
+		if (d.len == 0 || d.len % VBLK_RANGE_SIZE ||
+		    d.len / VBLK_RANGE_SIZE > VBLK_MAX_RANGES)
 			return vblk_answer(VBLK_S_IOERR);
 		d.nranges = d.len / VBLK_RANGE_SIZE;
 		d.act = type == VBLK_T_DISCARD ? VBLK_ACT_DISCARD : VBLK_ACT_WRITE_ZEROES;

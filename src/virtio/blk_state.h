@@ -56,7 +56,7 @@ struct vblk_decision {
 	enum vblk_action act;
 	uint8_t status; /* VBLK_ACT_ANSWER */
 	uint64_t sector;
-	uint64_t len;		/* data bytes */
+	uint64_t len;	      /* data bytes */
 	unsigned int nranges; /* discard / write zeroes */
 };
 

@@ -30,8 +30,8 @@ def test_disks_read_write_readonly_discard(vms, l1):
                       args=["--disk", "path=%s,id=data" % img,
                             "path=%s,readonly=on,num_queues=2,id=ro" % ro])
     vm.wait_ready()
-    rc, out = vm.run("cat /sys/block/vda/size /sys/block/vdb/size /sys/block/vda/ro "
-                     "/sys/block/vdb/ro /sys/block/vda/serial /sys/block/vdb/serial", check=True)
+    rc, out = vm.run("for f in vda/size vdb/size vda/ro vdb/ro vda/serial vdb/serial; do "
+                     "cat /sys/block/$f; echo; done", check=True)
     assert out.split() == ["131072", "32768", "0", "1", "data", "ro"], out
 
     # What L1 wrote, the guest reads.

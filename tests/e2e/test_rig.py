@@ -75,6 +75,18 @@ def test_rig_monitor_shows_l1_vcpus(l1):
     assert len(re.findall(r"RIP=[0-9a-f]{16}", regs)) == int(os.environ.get("MEMVISOR_E2E_L1_SMP", "2")), regs
 
 
+def test_rig_l1_kvm_shadow_pages_its_guests(l1):
+    """The rig's default L1 option took: L1's KVM runs its guests without
+    nested paging (kvm_amd.npt=0), the setting that keeps L1 alive."""
+    if isinstance(l1, rig.Local):
+        pytest.skip("no L1: VMs run on this machine")
+    want = os.environ.get("MEMVISOR_E2E_L1_APPEND", "kvm_amd.npt=0")
+    if "kvm_amd.npt=0" not in want:
+        pytest.skip("MEMVISOR_E2E_L1_APPEND=%r: nested paging left on" % want)
+    rc, out = l1.run("cat /sys/module/kvm_amd/parameters/npt")
+    assert rc == 0 and out.strip() in ("0", "N"), out
+
+
 def test_rig_early_triple_fault_signature():
     """The quirk rerun (conftest) keys on the token rig puts in the message;
     it is put there only for a boot that triple-faulted before its ready

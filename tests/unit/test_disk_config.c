@@ -16,8 +16,9 @@ static void test_disk_defaults(void **state)
 
 static void test_disk_several(void **state)
 {
-	expect_ok("--disk path=/a,id=root,readonly=on path=/b,num_queues=4,queue_size=1024,direct=on "
-		  "--disk path=/ro/c,readonly=on");
+	expect_ok(
+	    "--disk path=/a,id=root,readonly=on path=/b,num_queues=4,queue_size=1024,direct=on "
+	    "--disk path=/ro/c,readonly=on");
 	assert_int_equal(cfg->nr_disks, 3);
 	assert_string_equal(cfg->disks[0].id, "root");
 	assert_true(cfg->disks[0].readonly);
@@ -32,8 +33,9 @@ static void test_disk_refusals(void **state)
 {
 	expect_err("--disk readonly=on", "--disk id=disk0: path is mandatory");
 	expect_err("--disk path=/nodir/x", "--disk id=disk0: path=/nodir/x: No such file");
-	expect_err("--disk path=/ro/x",
-		   "--disk id=disk0: path=/ro/x: not writable: Permission denied (readonly=on opens");
+	expect_err(
+	    "--disk path=/ro/x",
+	    "--disk id=disk0: path=/ro/x: not writable: Permission denied (readonly=on opens");
 	expect_err("--disk path=/dev/tty0", "path=/dev/tty0: not a regular file or block device");
 	expect_err("--disk path=/small", "path=/small: 100 bytes, less than one 512-byte sector");
 	expect_err("--disk path=/a,num_queues=0", "--disk id=disk0: num_queues=0: must be 1 to 8");

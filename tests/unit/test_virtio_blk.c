@@ -219,7 +219,8 @@ static void test_config(void **state)
 	assert_int_equal(vdrv_rd(&g.fp, &g.vp, VIRTIO_PCI_DEVICE_OFF + 34, 2), 1);
 	assert_int_equal(vdrv_rd(&g.fp, &g.vp, VIRTIO_PCI_DEVICE_OFF + 40, 4), VBLK_MAX_RANGES);
 	f = g.b.vdev.host_features;
-	assert_true(f >> VBLK_F_DISCARD & 1 && f >> VBLK_F_WRITE_ZEROES & 1 && f >> VBLK_F_FLUSH & 1);
+	assert_true(f >> VBLK_F_DISCARD & 1 && f >> VBLK_F_WRITE_ZEROES & 1 &&
+		    f >> VBLK_F_FLUSH & 1);
 	assert_false(f >> VBLK_F_RO & 1 || f >> VBLK_F_MQ & 1);
 	rig_down(&g);
 	rig_up(&g, true, 2, VDRV_VERSION_1 | 1ULL << VBLK_F_FLUSH | 1ULL << VBLK_F_MQ);
@@ -306,7 +307,8 @@ static void test_refusals(void **state)
 	kick(&g, 0);
 	expect_used(&g, 0, h, 1);
 	assert_int_equal(status_at(&g, 0x40), VBLK_S_IOERR);
-	h = req(&g, 0, 0x80, VBLK_T_OUT, 0, (struct vqd_buf[]){{BUF + 0x1000, 100, false}}, 1, true);
+	h = req(&g, 0, 0x80, VBLK_T_OUT, 0, (struct vqd_buf[]){{BUF + 0x1000, 100, false}}, 1,
+		true);
 	kick(&g, 0);
 	expect_used(&g, 0, h, 1);
 	assert_int_equal(status_at(&g, 0x80), VBLK_S_IOERR);
@@ -342,7 +344,8 @@ static void test_host_failure_and_flush(void **state)
 	assert_int_equal(flushes, 1);
 	/* The host fails: IOERR, and the device runs on. */
 	fail = -EIO;
-	h = req(&g, 0, 0x40, VBLK_T_OUT, 0, (struct vqd_buf[]){{BUF + 0x1000, 512, false}}, 1, true);
+	h = req(&g, 0, 0x40, VBLK_T_OUT, 0, (struct vqd_buf[]){{BUF + 0x1000, 512, false}}, 1,
+		true);
 	kick(&g, 0);
 	complete(&g);
 	expect_used(&g, 0, h, 1);
@@ -386,7 +389,8 @@ static void test_discard_and_write_zeroes(void **state)
 	rig_up(&g, false, 1, FEATURES);
 	range(&g, BUF + 0x1000, 4, 2, 0);
 	range(&g, BUF + 0x1010, 100, 1, 0);
-	h = req(&g, 0, 0, VBLK_T_DISCARD, 0, (struct vqd_buf[]){{BUF + 0x1000, 32, false}}, 1, true);
+	h = req(&g, 0, 0, VBLK_T_DISCARD, 0, (struct vqd_buf[]){{BUF + 0x1000, 32, false}}, 1,
+		true);
 	kick(&g, 0);
 	complete(&g);
 	expect_used(&g, 0, h, 1);
