@@ -61,21 +61,7 @@ static const struct vballoon_host_ops fz_ops = {.discard = fz_discard};
 
 static void fz_bring_up(struct vballoon *b, struct vqd *q, struct fake_gmem *fm, uint64_t feats)
 {
-	struct virtio_dev *v = &b->vdev;
-
-	virtio_dev_set_status(v, 0);
-	v->driver_features = feats;
-	virtio_dev_set_status(v, 0xB);
-	for (unsigned int i = 0; i < 4; i++) {
-		vqd_init(&q[i], fm, MEM_GPA + i * 0x8000, VB_QUEUE_SIZE);
-		memset(vqd_ptr(&q[i], q[i].desc), 0, 0x4000);
-		v->vqs[i].desc = q[i].desc;
-		v->vqs[i].avail = q[i].avail;
-		v->vqs[i].used = q[i].used;
-		if (virtq_enable(&v->vqs[i]))
-			abort();
-	}
-	virtio_dev_set_status(v, 0xF);
+	vdev_bring_up_direct(&b->vdev, q, fm, MEM_GPA, feats, 4, VB_QUEUE_SIZE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -66,22 +66,10 @@ static const struct vblk_host_ops fz_ops = {fz_read, fz_write, fz_flush, fz_disc
 
 static void fz_bring_up(struct vblk *b, struct vqd *q, struct fake_gmem *fm)
 {
-	struct virtio_dev *v = &b->vdev;
-
-	virtio_dev_set_status(v, 0);
-	v->driver_features = 1ULL << 32 | 1ULL << VBLK_F_FLUSH | 1ULL << VBLK_F_DISCARD |
-			     1ULL << VBLK_F_WRITE_ZEROES | 1ULL << VBLK_F_MQ;
-	virtio_dev_set_status(v, 0xB);
-	for (unsigned int i = 0; i < 2; i++) {
-		vqd_init(&q[i], fm, MEM_GPA + i * 0x8000, 16);
-		memset(vqd_ptr(&q[i], q[i].desc), 0, 0x4000);
-		v->vqs[i].desc = q[i].desc;
-		v->vqs[i].avail = q[i].avail;
-		v->vqs[i].used = q[i].used;
-		if (virtq_enable(&v->vqs[i]))
-			abort();
-	}
-	virtio_dev_set_status(v, 0xF);
+	vdev_bring_up_direct(&b->vdev, q, fm, MEM_GPA,
+			     1ULL << 32 | 1ULL << VBLK_F_FLUSH | 1ULL << VBLK_F_DISCARD |
+				 1ULL << VBLK_F_WRITE_ZEROES | 1ULL << VBLK_F_MQ,
+			     2, 16);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

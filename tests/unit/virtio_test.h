@@ -12,6 +12,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/bus.h"
@@ -229,6 +230,30 @@ static inline void fake_pci_free(struct fake_pci *f)
 	pci_host_destroy(&f->h);
 	bus_destroy(&f->mmio);
 	bus_destroy(&f->pio);
+}
+
+/*
+ * A driver's bring-up straight on the device core, without a transport
+ * (fuzzers): reset, the features, nq queues of qsize at base + i * 0x8000
+ * (descriptor tables cleared), DRIVER_OK. The device lock is the caller's.
+ */
+static inline void vdev_bring_up_direct(struct virtio_dev *v, struct vqd *q, struct fake_gmem *fm,
+					uint64_t base, uint64_t features, unsigned int nq,
+					uint16_t qsize)
+{
+	virtio_dev_set_status(v, 0);
+	v->driver_features = features;
+	virtio_dev_set_status(v, 0xB);
+	for (unsigned int i = 0; i < nq; i++) {
+		vqd_init(&q[i], fm, base + i * 0x8000, qsize);
+		memset(vqd_ptr(&q[i], q[i].desc), 0, 0x4000);
+		v->vqs[i].desc = q[i].desc;
+		v->vqs[i].avail = q[i].avail;
+		v->vqs[i].used = q[i].used;
+		if (virtq_enable(&v->vqs[i]))
+			abort();
+	}
+	virtio_dev_set_status(v, 0xF);
 }
 
 /* Driver features: VIRTIO_F_VERSION_1 is bit 32, the second feature word. */
