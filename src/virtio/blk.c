@@ -457,7 +457,9 @@ int vblk_init(struct vblk *b, const struct vblk_params *prm, const struct vblk_h
 	    .queue_notify = vblk_queue_notify,
 	    .reset = vblk_reset,
 	};
-	b->bounce = malloc(VBLK_CHUNK);
+	/* Page-aligned: the board may open the disk with O_DIRECT. */
+	if (posix_memalign((void **)&b->bounce, 4096, VBLK_CHUNK))
+		b->bounce = NULL;
 	b->done_w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	b->done_w.cb = vblk_done_cb;
 	pthread_mutex_init(&b->wlock, NULL);
