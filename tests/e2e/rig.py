@@ -90,6 +90,13 @@ def parse_reply(data, prefix, cid):
     return int(end.group(1)), out
 
 
+def strip_vmm_lines(out):
+    """A guest command's output without the VMM's own stderr lines, which
+    share the console log and may land anywhere in it, even mid-line (seen:
+    an --autoscale decision inside a dmesg count)."""
+    return re.sub(r"memvisor: [^\n]*\n", "", out)
+
+
 _SMAPS_HEAD = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+ ?(.*)$")
 
 
@@ -849,6 +856,7 @@ class VM:
         reply = parse_reply(out, "__MV", cid)
         if rc != 0 or reply is None:
             self._fail(RigError, "guest command %r: no reply (%d)" % (cmd, rc))
+        reply = (reply[0], strip_vmm_lines(reply[1]))
         if check and reply[0] != 0:
             raise RigError("%s: guest command %r failed (%d):\n%s" % (self.name, cmd, reply[0], reply[1]))
         return reply

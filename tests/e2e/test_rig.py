@@ -75,6 +75,16 @@ def test_rig_monitor_shows_l1_vcpus(l1):
     assert len(re.findall(r"RIP=[0-9a-f]{16}", regs)) == int(os.environ.get("MEMVISOR_E2E_L1_SMP", "2")), regs
 
 
+def test_rig_vmm_lines_left_out_of_guest_output():
+    """The VMM's stderr shares the console: its lines leave a guest command's
+    output whole, wherever they fell."""
+    out = "3\nmemvisor: autoscale: grow to 654 MiB (available below low)\n"
+    assert rig.strip_vmm_lines(out) == "3\n"
+    out = "Shmem:     memvisor: warning: something\n 5604 kB\n"
+    assert rig.strip_vmm_lines(out) == "Shmem:      5604 kB\n"
+    assert rig.strip_vmm_lines("0\n") == "0\n"
+
+
 def test_rig_l1_kvm_shadow_pages_its_guests(l1):
     """The rig's default L1 option took: L1's KVM runs its guests without
     nested paging (kvm_amd.npt=0), the setting that keeps L1 alive."""
