@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "config/options.h"
+#include "virtio/blk_save.h"
+#include "virtio/pci_save.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -206,4 +208,50 @@ void board_blk_destroy(struct board *m)
 		bb->fd = -1;
 	}
 	m->nr_blk = 0;
+}
+
+int board_blk_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+{
+	for (unsigned int i = 0; i < m->nr_blk; i++) {
+		struct board_blk *bb = &m->blk[i];
+		int ret;
+
+		if (ph == BOARD_PHASE_DEVICES && bb->dev_up) {
+			ret = vblk_save(&bb->dev, m->cfg->disks[i].id, w);
+			if (ret) {
+				mv_err(OPT_NAME_DISK
+				       " id=%s: flushing the disk for the snapshot: %s",
+				       m->cfg->disks[i].id, strerror(-ret));
+				return ret;
+			}
+		} else if (ph == BOARD_PHASE_TRANSPORTS && bb->pci_up) {
+			virtio_pci_save(&bb->pci, w);
+		}
+	}
+	return 0;
+}
+
+int board_blk_load(struct board *m, enum board_phase ph, const struct board_stream *s, char *err,
+		   size_t errlen)
+{
+	char name[MV_STATE_NAME_MAX + 1];
+	struct mv_state_section sec;
+	int ret = 0;
+
+	for (unsigned int i = 0; i < m->nr_blk && !ret; i++) {
+		struct board_blk *bb = &m->blk[i];
+
+		if (ph == BOARD_PHASE_TRANSPORTS)
+			virtio_pci_state_name(&bb->pci, name, sizeof(name));
+		else if (ph == BOARD_PHASE_DEVICES)
+			vblk_state_name(m->cfg->disks[i].id, name, sizeof(name));
+		else
+			continue;
+		ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);
+		if (!ret)
+			ret = ph == BOARD_PHASE_TRANSPORTS
+				  ? virtio_pci_load(&bb->pci, &sec, err, errlen)
+				  : vblk_load(&bb->dev, m->cfg->disks[i].id, &sec, err, errlen);
+	}
+	return ret;
 }

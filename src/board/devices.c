@@ -501,11 +501,6 @@ static int dev_none_load(struct board *m, enum board_phase ph, const struct boar
 	return 0;
 }
 
-static int dev_none_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
-{
-	return 0;
-}
-
 /*
  * The board's devices, in creation order (destroyed in reverse). A new
  * device is one entry here and one file for its functions.
@@ -526,9 +521,8 @@ static const struct board_device board_devices[] = {
     /* Last, so that adding it moves no other device's PCI slot. */
     {"virtio-balloon", board_balloon_create, board_balloon_reset, board_balloon_destroy,
      dev_balloon_save, dev_balloon_load, board_balloon_pause},
-    /* Snapshots refuse disks (board/snapshot.c): nothing to save or load. */
-    {"virtio-blk", board_blk_create, board_blk_reset, board_blk_destroy, dev_none_save,
-     dev_none_load, board_blk_pause},
+    {"virtio-blk", board_blk_create, board_blk_reset, board_blk_destroy, board_blk_save,
+     board_blk_load, board_blk_pause},
     /* Not a device: the policy that drives virtio-mem by the balloon's statistics. */
     {"autoscale", board_autoscale_create, board_autoscale_reset, board_autoscale_destroy,
      dev_autoscale_save, dev_autoscale_load, NULL},

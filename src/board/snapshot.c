@@ -400,13 +400,6 @@ int board_snapshot(struct board *m, const char *url, bool live, struct board_sna
 				 m->cfg->pmem[i].id);
 			return -EOPNOTSUPP;
 		}
-	if (m->cfg->nr_disks) {
-		snprintf(err, errlen,
-			 OPT_NAME_DISK " id=%s: snapshots of VMs with disks are not supported yet "
-				       "(requests in flight are not saved; not implemented)",
-			 m->cfg->disks[0].id);
-		return -EOPNOTSUPP;
-	}
 	ret = board_dimms_snapshot_check(m, err, errlen);
 	if (ret)
 		return ret;

@@ -361,6 +361,38 @@ void vblk_wait_idle(struct vblk *b)
 	}
 }
 
+void vblk_drain_locked(struct vblk *b)
+{
+	pthread_mutex_lock(&b->wlock);
+	while (b->nr_todo || b->nr_done != b->nr_jobs)
+		pthread_cond_wait(&b->wcond, &b->wlock);
+	pthread_mutex_unlock(&b->wlock);
+}
+
+int vblk_add_done_locked(struct vblk *b, uint8_t q, uint16_t head, uint32_t used_len, bool failed)
+{
+	struct vblk_job *j;
+	uint64_t one = 1;
+	int ji = vblk_job_alloc(b);
+
+	if (ji < 0)
+		return -ENOSPC;
+	j = &b->jobs[ji];
+	memset(j, 0, sizeof(*j));
+	j->q = q;
+	j->c.head = head;
+	j->used_len = used_len;
+	j->status = failed ? 0xFF : VBLK_S_OK;
+	pthread_mutex_lock(&b->wlock);
+	j->gen = b->gen;
+	b->done[b->nr_done++] = ji;
+	pthread_mutex_unlock(&b->wlock);
+	/* The loop returns it (vblk_done_cb), or cont does if the VM is paused. */
+	if (b->done_w.fd >= 0 && write(b->done_w.fd, &one, sizeof(one)) != sizeof(one))
+		mv_warn("virtio-blk: completion not signalled: %s", strerror(errno));
+	return 0;
+}
+
 /* Lock held: give completed requests back; those of an old generation are only freed. */
 static void vblk_done_locked(struct vblk *b)
 {

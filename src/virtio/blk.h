@@ -130,4 +130,10 @@ void vblk_set_paused(struct vblk *b, bool paused);
 /* Test helper: wait until the worker has nothing to do. */
 void vblk_wait_idle(struct vblk *b);
 
+/* For blk_save, the device lock held: */
+/* Waits until every popped request is finished (in done[], not yet returned). */
+void vblk_drain_locked(struct vblk *b);
+/* A finished request of this generation, returned when the device runs; -ENOSPC when full. */
+int vblk_add_done_locked(struct vblk *b, uint8_t q, uint16_t head, uint32_t used_len, bool failed);
+
 #endif

@@ -3,7 +3,9 @@
  * the worker thread, every refusal with its status, a host failure
  * answered IOERR with the device running on, read-only disks, discard and
  * write zeroes, GET_ID, several queues, pause, and a reset while a request
- * runs (no byte of it reaches guest memory afterwards).
+ * runs (no byte of it reaches guest memory afterwards); save and load
+ * (a request in the host when the VM is saved is finished first, then
+ * returned by the restored device) and every refusal of a saved section.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 
 #include "lib/log.h"
 #include "virtio/blk.h"
+#include "virtio/blk_save.h"
 #include "virtio/pci.h"
 #include "virtio_test.h"
 
@@ -527,6 +530,181 @@ static void test_pause_holds_completions(void **state)
 	rig_down(&g);
 }
 
+static void *release_later(void *arg)
+{
+	usleep(50 * 1000);
+	set_hold(false);
+	return NULL;
+}
+
+static void save_one(struct rig *g, struct mv_state_writer *w, struct mv_state_section *sec)
+{
+	char err[256];
+
+	mv_sw_init(w);
+	assert_int_equal(vblk_save(&g->b, "disk0", w), 0);
+	assert_int_equal(mv_sw_error(w), 0);
+	assert_int_equal(mv_state_find(w->buf, w->len, "virtio-blk.disk0", sec, err, sizeof(err)),
+			 0);
+}
+
+/*
+ * Two reads, the first held in the host when the VM pauses: saving waits
+ * for both, their data is in guest memory before the section is written,
+ * the disk is flushed, and the device the section is loaded into returns
+ * both (at cont) with the lengths they had.
+ */
+static void test_save_waits_then_load_returns(void **state)
+{
+	struct rig g, h;
+	struct mv_state_writer w;
+	struct mv_state_section sec;
+	char err[256];
+	pthread_t t;
+	uint16_t h1, h2;
+
+	rig_up(&g, false, 1, FEATURES);
+	set_hold(true);
+	h1 = req(&g, 0, 0, VBLK_T_IN, 0, (struct vqd_buf[]){{BUF + 0x1000, 512, true}}, 1, true);
+	h2 =
+	    req(&g, 0, 0x40, VBLK_T_IN, 1, (struct vqd_buf[]){{BUF + 0x2000, 1024, true}}, 1, true);
+	kick(&g, 0);
+	wait_in_host();
+	virtio_pci_set_paused(&g.vp, true);
+	vblk_set_paused(&g.b, true);
+	assert_int_equal(pthread_create(&t, NULL, release_later, NULL), 0);
+	save_one(&g, &w, &sec);
+	pthread_join(t, NULL);
+	assert_int_equal(flushes, 1);
+	assert_memory_equal(gp(&g, BUF + 0x1000), disk, 512);
+	assert_memory_equal(gp(&g, BUF + 0x2000), disk + 512, 1024);
+	assert_int_equal(status_at(&g, 0), VBLK_S_OK);
+	assert_int_equal(vqd_used_idx(&g.d[0]), 0); /* paused: nothing returned */
+	rig_down(&g);
+
+	/* The "restored" VM: a fresh device whose rings are at the same place. */
+	rig_up(&h, false, 1, FEATURES);
+	virtio_pci_set_paused(&h.vp, true);
+	vblk_set_paused(&h.b, true);
+	assert_int_equal(vblk_load(&h.b, "disk0", &sec, err, sizeof(err)), 0);
+	assert_int_equal(h.b.nr_jobs, 2);
+	assert_int_equal(h.b.st.reads, 2);
+	assert_int_equal(h.b.st.read_bytes, 1536);
+	complete(&h);
+	assert_int_equal(vqd_used_idx(&h.d[0]), 0);
+	virtio_pci_set_paused(&h.vp, false);
+	vblk_set_paused(&h.b, false);
+	expect_used(&h, 0, h1, 513);
+	expect_used(&h, 0, h2, 1025);
+	assert_int_equal(h.b.nr_jobs, 0);
+	mv_sw_free(&w);
+	rig_down(&h);
+}
+
+/* A read-only disk is not flushed; a failed flush fails the save and writes nothing. */
+static void test_save_flush(void **state)
+{
+	struct rig g;
+	struct mv_state_writer w;
+
+	rig_up(&g, true, 1, VDRV_VERSION_1 | 1ULL << VBLK_F_FLUSH);
+	mv_sw_init(&w);
+	assert_int_equal(vblk_save(&g.b, "disk0", &w), 0);
+	assert_int_equal(flushes, 0);
+	mv_sw_free(&w);
+	rig_down(&g);
+
+	rig_up(&g, false, 1, FEATURES);
+	fail = -EIO;
+	mv_sw_init(&w);
+	assert_int_equal(vblk_save(&g.b, "disk0", &w), -EIO);
+	assert_int_equal(w.len, 0);
+	mv_sw_free(&w);
+	rig_down(&g);
+}
+
+/* Payload offsets: sectors 0, readonly 8, num_queues 9, counters 11, n 83, requests 87. */
+#define PL_N	83
+#define PL_REQ0 87
+
+static void expect_refused(struct rig *h, struct mv_state_section *sec, const char *what)
+{
+	char err[256] = "";
+
+	assert_int_equal(vblk_load(&h->b, "disk0", sec, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "virtio-blk.disk0"));
+	if (what)
+		assert_non_null(strstr(err, what));
+	assert_int_equal(h->b.nr_jobs, 0);
+	assert_int_equal(h->b.st.reads, 0);
+}
+
+static void test_load_refusals(void **state)
+{
+	struct rig g, h;
+	struct mv_state_writer w;
+	struct mv_state_section sec;
+	uint8_t *pl, keep[8];
+	size_t len, i;
+
+	rig_up(&g, false, 1, FEATURES);
+	req(&g, 0, 0, VBLK_T_IN, 0, (struct vqd_buf[]){{BUF + 0x1000, 512, true}}, 1, true);
+	kick(&g, 0);
+	vblk_wait_idle(&g.b);
+	virtio_pci_set_paused(&g.vp, true);
+	vblk_set_paused(&g.b, true);
+	save_one(&g, &w, &sec);
+	rig_down(&g);
+	pl = (uint8_t *)sec.payload.p;
+	len = sec.payload.len;
+	assert_int_equal(len, PL_REQ0 + 8);
+	assert_int_equal(le_get(pl + PL_N, 4), 1);
+
+	/* Another disk size, and two queues where the saved device had one. */
+	rig_up(&h, false, 2, FEATURES | 1ULL << VBLK_F_MQ);
+	expect_refused(&h, &sec, "readonly/num_queues");
+	rig_down(&h);
+	rig_up(&h, false, 1, FEATURES);
+	memcpy(keep, pl, 8);
+	le_put(pl, 7, 8);
+	expect_refused(&h, &sec, "changed size");
+	memcpy(pl, keep, 8);
+	/* Each field of the request out of range: queue, head, used length, failed. */
+	pl[PL_REQ0] = 1;
+	expect_refused(&h, &sec, "out of range");
+	pl[PL_REQ0] = 0;
+	le_put(pl + PL_REQ0 + 1, QSIZE, 2);
+	expect_refused(&h, &sec, "out of range");
+	le_put(pl + PL_REQ0 + 1, 0, 2);
+	memcpy(keep, pl + PL_REQ0 + 3, 4);
+	le_put(pl + PL_REQ0 + 3, 0, 4);
+	expect_refused(&h, &sec, "out of range");
+	memcpy(pl + PL_REQ0 + 3, keep, 4);
+	pl[PL_REQ0 + 7] = 2;
+	expect_refused(&h, &sec, "out of range");
+	pl[PL_REQ0 + 7] = 0;
+	/* More requests than the device holds. */
+	le_put(pl + PL_N, VBLK_MAX_JOBS + 1, 4);
+	expect_refused(&h, &sec, "finished requests");
+	le_put(pl + PL_N, 1, 4);
+	/* Every truncation. */
+	for (i = 0; i < len; i++) {
+		sec.payload.len = i;
+		expect_refused(&h, &sec, NULL);
+	}
+	sec.payload.len = len;
+	/* Intact, it loads. */
+	{
+		char err[256];
+
+		assert_int_equal(vblk_load(&h.b, "disk0", &sec, err, sizeof(err)), 0);
+		assert_int_equal(h.b.nr_jobs, 1);
+	}
+	complete(&h);
+	mv_sw_free(&w);
+	rig_down(&h);
+}
+
 /* blk_state alone: the decisions of the table in its header. */
 static void test_decide(void **state)
 {
@@ -570,6 +748,9 @@ int main(void)
 	    cmocka_unit_test(test_two_queues),
 	    cmocka_unit_test(test_reset_while_running),
 	    cmocka_unit_test(test_pause_holds_completions),
+	    cmocka_unit_test(test_save_waits_then_load_returns),
+	    cmocka_unit_test(test_save_flush),
+	    cmocka_unit_test(test_load_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
