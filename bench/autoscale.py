@@ -17,6 +17,8 @@ used memory (MemTotal - MemAvailable), and the VMM's RSS in L1. Measured:
 
   gib_s          RSS integrated over the run, from the workload's start
                  (GiB-seconds); the figure is autoscale / static (goal <= 0.6)
+  shortage_to_plug_s  from the first sample (once a second) whose available
+                 memory is below low (20% of the total) to the first plug
   first_plug_s   from the workload's start to the first plug the policy
                  made (its first MEMORY_DEVICE_SIZE_CHANGE)
   oom            OOM kills in the guest (must be 0)
@@ -41,6 +43,7 @@ from compare import run_surviving_l1, warm_l1  # noqa: E402
 MiB = 1 << 20
 BOOT = 512 * MiB
 HOLD_S = 10
+LOW_PCT = 20  # --autoscale's default low
 TAIL_S = 120
 WORKLOAD = (
     "(mkdir -p /mnt/t && mount -t tmpfs -o size=3G t /mnt/t && "
@@ -138,9 +141,12 @@ def one_run(l1, kind, plug=0):
         first_plug = float(ev.split()[0]) - t_start if kind == "autoscale" else None
     except (ValueError, IndexError):
         pass
+    # The shortage starts at the first sample whose available memory is below low (20%).
+    short = next((x[0] for x in samples if (x[1] - x[2]) * 100 < x[1] * LOW_PCT), None)
     gib_s = sum((b[0] - a[0]) * (a[3] + b[3]) / 2 for a, b in zip(samples, samples[1:])) / (1 << 30)
     r = {"samples": samples, "gib_s": gib_s, "oom": oom, "peak_total": max(s[1] for s in samples),
-         "first_plug_s": first_plug, "seconds": samples[-1][0]}
+         "first_plug_s": first_plug, "seconds": samples[-1][0],
+         "shortage_to_plug_s": first_plug - short if first_plug is not None and short is not None else None}
     log("%s: %.1f GiB-s over %.0f s, peak total %d MiB, first plug %s s, OOM kills %d"
         % (kind, gib_s, r["seconds"], r["peak_total"] // MiB,
            "%.1f" % first_plug if first_plug is not None else "-", oom))
@@ -227,6 +233,8 @@ def main():
         print("as_%s_oom %d" % (kind, r["oom"]))
     if a["first_plug_s"] is not None:
         print("as_first_plug_s %.3f" % a["first_plug_s"])
+    if a["shortage_to_plug_s"] is not None:
+        print("as_shortage_to_plug_s %.3f" % a["shortage_to_plug_s"])
     print("as_gib_s_vs_static %.3f" % (a["gib_s"] / s["gib_s"]))
     if png:
         print("as_png %s" % os.path.relpath(png, os.path.dirname(HERE)))

@@ -425,6 +425,11 @@ def autoscale_rows(r, d):
         r.row("8. from the workload's start to the first plug the policy made",
               "%.1f s" % d["as_first_plug_s"], "balloon statistics every 1 s", "%.1f s" % d["as_first_plug_s"], "")
         r.metric("autoscale_first_plug_s", d["as_first_plug_s"], "N")
+    if d.get("as_shortage_to_plug_s") is not None:
+        r.row("8. from the start of a shortage (available below low) to the first plug",
+              "%.1f s" % d["as_shortage_to_plug_s"], "samples once a second",
+              "%.1f s" % d["as_shortage_to_plug_s"], "")
+        r.metric("autoscale_shortage_to_plug_s", d["as_shortage_to_plug_s"], "N")
     ooms = (d.get("as_autoscale_oom") or 0) + (d.get("as_static_oom") or 0)
     r.row("8. OOM kills in the guest (both runs)", "%d" % ooms, "", "%d" % ooms, "0", ooms == 0)
 

@@ -71,7 +71,7 @@ void as_decide(const struct as_params *p, struct as_state *st, const struct as_s
 	d->available = avail == AS_NONE ? 0 : avail;
 
 	if (s->resizing) {
-		st->surplus_since = 0;
+		/* A surplus goes on counting through the policy's own shrink (a grow reset it). */
 		hold(d, "resize in progress");
 		return;
 	}
@@ -171,8 +171,12 @@ void as_decide(const struct as_params *p, struct as_state *st, const struct as_s
 		aim = floor;
 	if (aim < p->min)
 		aim = p->min;
-	if (total > p->up_step && aim < total - p->up_step)
-		aim = total - p->up_step;
+	/* Half the way there per decision, at least up_step: big surpluses go in a few steps. */
+	uint64_t step = (total - (aim < total ? aim : total)) / 2;
+	if (step < p->up_step)
+		step = p->up_step;
+	if (total > step && aim < total - step)
+		aim = total - step;
 	uint64_t target = round_up(aim, p->block);
 	if (target >= total) {
 		hold(d, total <= p->min ? "surplus but at the minimum" : "surplus below one block");

@@ -9,9 +9,11 @@
  * The rules (README.md, "--autoscale"): keep available memory between low%
  * and high% of the total. Grow fast: at once, by at least up_step and by
  * enough to bring available back to the middle of the band, by more when
- * major faults or swap activity show pressure. Shrink slowly: only after
- * down_delay seconds of continuous surplus, at most up_step per decision,
- * never below what the guest uses plus the low margin. Always within
+ * major faults or swap activity show pressure. Shrink with care: only
+ * after down_delay seconds of continuous surplus (the policy's own shrinks
+ * do not restart that count), then per decision half the way to the middle
+ * of the band (at least up_step), never below what the guest uses plus the
+ * low margin. Always within
  * [min, max], in whole blocks. Statistics that are missing, stale, or not
  * newer than the last resize lead to a hold: the policy never acts on
  * figures that predate its own last action.
