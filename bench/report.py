@@ -506,9 +506,12 @@ WHY = [
      "the nested rig during the autoscale run (the binary from before this session's changes "
      "did the same in the same way, and an L1 died on a retry), so the figure is not measured "
      "yet; the e2e test of the same policy passes."),
-    ("8. host memory", "the static VM keeps what its guest touched until someone shrinks it; "
-     "autoscale gives it back after down_delay, in up_step-sized steps, so the ratio depends on "
-     "how long the run goes on after the workload frees its memory (TAIL_S in bench/autoscale.py)."),
+    ("8. host memory", "while the workload grows, both VMs hold what their guest touched (RSS "
+     "follows the touched pages, not the size), so the two curves are the same until the "
+     "workload frees its memory; the static VM then keeps it until someone shrinks it, "
+     "autoscale gives it back after down_delay in a few halving steps: the ratio depends on "
+     "how long the run goes on after the free (TAIL_S in bench/autoscale.py) and on how long "
+     "the growth takes."),
     ("6. snapshot and restore", "in the one run so far (2026-12-02, under the e2e lock) QEMU "
      "7.2's `-incoming \"exec:cat FILE\"` guest never answered its console within 600 s "
      "(no error printed; not diagnosed), and bench/snapshot.py then stopped before printing "
