@@ -240,21 +240,15 @@ void board_balloon_save(struct board *m, bool devices_phase, struct mv_state_wri
 int board_balloon_load(struct board *m, bool devices_phase, const void *p, size_t len, char *err,
 		       size_t errlen)
 {
-	char name[MV_STATE_NAME_MAX + 1];
 	struct mv_state_section sec;
 	int ret;
 
 	if (!m->balloon.pci_up)
 		return 0;
-	if (devices_phase)
-		snprintf(name, sizeof(name), VB_STATE_NAME);
-	else
-		virtio_pci_state_name(&m->balloon.pci, name, sizeof(name));
-	ret = mv_state_find(p, len, name, &sec, err, errlen);
-	if (ret)
-		return ret;
-	return devices_phase ? vballoon_load(&m->balloon.dev, &sec, err, errlen)
-			     : virtio_pci_load(&m->balloon.pci, &sec, err, errlen);
+	if (!devices_phase)
+		return virtio_pci_find_load(&m->balloon.pci, p, len, err, errlen);
+	ret = mv_state_find(p, len, VB_STATE_NAME, &sec, err, errlen);
+	return ret ? ret : vballoon_load(&m->balloon.dev, &sec, err, errlen);
 }
 
 int board_balloon_info(struct board *m, struct api_balloon_info *out)

@@ -13,6 +13,7 @@
 #include "config/options.h"
 #include "virtio/blk_save.h"
 #include "virtio/pci_save.h"
+#include "lib/errbuf.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -210,18 +211,20 @@ void board_blk_destroy(struct board *m)
 	m->nr_blk = 0;
 }
 
-int board_blk_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+int board_blk_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+		   size_t errlen)
 {
 	for (unsigned int i = 0; i < m->nr_blk; i++) {
 		struct board_blk *bb = &m->blk[i];
 		int ret;
 
 		if (ph == BOARD_PHASE_DEVICES && bb->dev_up) {
-			ret = vblk_save(&bb->dev, m->cfg->disks[i].id, w);
+			char why[160];
+
+			ret = vblk_save(&bb->dev, m->cfg->disks[i].id, w, why, sizeof(why));
 			if (ret) {
-				mv_err(OPT_NAME_DISK
-				       " id=%s: flushing the disk for the snapshot: %s",
-				       m->cfg->disks[i].id, strerror(-ret));
+				mv_errbuf(err, errlen, OPT_NAME_DISK " id=%s: %s",
+					  m->cfg->disks[i].id, why);
 				return ret;
 			}
 		} else if (ph == BOARD_PHASE_TRANSPORTS && bb->pci_up) {
@@ -240,18 +243,16 @@ int board_blk_load(struct board *m, enum board_phase ph, const struct board_stre
 
 	for (unsigned int i = 0; i < m->nr_blk && !ret; i++) {
 		struct board_blk *bb = &m->blk[i];
+		const char *id = m->cfg->disks[i].id;
 
-		if (ph == BOARD_PHASE_TRANSPORTS)
-			virtio_pci_state_name(&bb->pci, name, sizeof(name));
-		else if (ph == BOARD_PHASE_DEVICES)
-			vblk_state_name(m->cfg->disks[i].id, name, sizeof(name));
-		else
-			continue;
-		ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);
-		if (!ret)
-			ret = ph == BOARD_PHASE_TRANSPORTS
-				  ? virtio_pci_load(&bb->pci, &sec, err, errlen)
-				  : vblk_load(&bb->dev, m->cfg->disks[i].id, &sec, err, errlen);
+		if (ph == BOARD_PHASE_TRANSPORTS) {
+			ret = virtio_pci_find_load(&bb->pci, s->p, s->len, err, errlen);
+		} else if (ph == BOARD_PHASE_DEVICES) {
+			vblk_state_name(id, name, sizeof(name));
+			ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);
+			if (!ret)
+				ret = vblk_load(&bb->dev, id, &sec, err, errlen);
+		}
 	}
 	return ret;
 }

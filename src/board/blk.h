@@ -25,7 +25,8 @@ int board_blk_create(struct board *m);
 void board_blk_reset(struct board *m);
 void board_blk_destroy(struct board *m);
 void board_blk_pause(struct board *m, bool paused);
-int board_blk_save(struct board *m, enum board_phase ph, struct mv_state_writer *w);
+int board_blk_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+		   size_t errlen);
 int board_blk_load(struct board *m, enum board_phase ph, const struct board_stream *s, char *err,
 		   size_t errlen);
 

@@ -15,6 +15,7 @@
 #include "devices/pci_save.h"
 #include "devices/power_save.h"
 #include "devices/serial_save.h"
+#include "lib/errbuf.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "virtio/mem_save.h"
@@ -193,7 +194,8 @@ static void dev_serial_destroy(struct board *m)
 	m->serial_up = false;
 }
 
-static int dev_serial_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_serial_save(struct board *m, enum board_phase ph, struct mv_state_writer *w,
+			   char *err, size_t errlen)
 {
 	if (ph == BOARD_PHASE_DEVICES)
 		serial_save(&m->serial, w);
@@ -238,7 +240,8 @@ static void dev_power_destroy(struct board *m)
 	m->power_up = false;
 }
 
-static int dev_power_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_power_save(struct board *m, enum board_phase ph, struct mv_state_writer *w,
+			  char *err, size_t errlen)
 {
 	if (ph == BOARD_PHASE_DEVICES)
 		power_save(&m->power, w);
@@ -276,7 +279,8 @@ static void dev_pci_destroy(struct board *m)
 	m->pci_up = false;
 }
 
-static int dev_pci_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_pci_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+			size_t errlen)
 {
 	if (ph == BOARD_PHASE_PCI)
 		pci_host_save(&m->pci, w);
@@ -296,17 +300,6 @@ static int dev_pci_load(struct board *m, enum board_phase ph, const struct board
 }
 
 /* A transport's section is "virtio-pci.<function>". */
-static int dev_transport_load(struct virtio_pci *vp, const struct board_stream *s, char *err,
-			      size_t errlen)
-{
-	struct mv_state_section sec;
-	char name[MV_STATE_NAME_MAX + 1];
-	int ret;
-
-	virtio_pci_state_name(vp, name, sizeof(name));
-	ret = dev_find(s, name, &sec, err, errlen);
-	return ret ? ret : virtio_pci_load(vp, &sec, err, errlen);
-}
 
 static int dev_rng_create(struct board *m)
 {
@@ -346,7 +339,8 @@ static void dev_rng_destroy(struct board *m)
 	m->rng_up = false;
 }
 
-static int dev_rng_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_rng_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+			size_t errlen)
 {
 	if (!m->rng_up)
 		return 0;
@@ -366,14 +360,15 @@ static int dev_rng_load(struct board *m, enum board_phase ph, const struct board
 	if (!m->rng_up)
 		return 0;
 	if (ph == BOARD_PHASE_TRANSPORTS)
-		return dev_transport_load(&m->rng_pci, s, err, errlen);
+		return virtio_pci_find_load(&m->rng_pci, s->p, s->len, err, errlen);
 	if (ph != BOARD_PHASE_DEVICES)
 		return 0;
 	ret = dev_find(s, "virtio-rng", &sec, err, errlen);
 	return ret ? ret : vrng_load(&m->rng, &sec, err, errlen);
 }
 
-static int dev_balloon_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_balloon_save(struct board *m, enum board_phase ph, struct mv_state_writer *w,
+			    char *err, size_t errlen)
 {
 	if (ph == BOARD_PHASE_DEVICES || ph == BOARD_PHASE_TRANSPORTS)
 		board_balloon_save(m, ph == BOARD_PHASE_DEVICES, w);
@@ -428,7 +423,8 @@ static void dev_vmem_destroy(struct board *m)
 	}
 }
 
-static int dev_vmem_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_vmem_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+			 size_t errlen)
 {
 	unsigned int i;
 
@@ -456,7 +452,7 @@ static int dev_vmem_load(struct board *m, enum board_phase ph, const struct boar
 		const char *id = m->cfg->zones[h->zone].id;
 
 		if (ph == BOARD_PHASE_TRANSPORTS) {
-			ret = dev_transport_load(&h->pci, s, err, errlen);
+			ret = virtio_pci_find_load(&h->pci, s->p, s->len, err, errlen);
 		} else if (ph == BOARD_PHASE_MEMORY) {
 			vmem_state_name(id, name, sizeof(name));
 			ret = dev_find(s, name, &sec, err, errlen);
@@ -467,12 +463,14 @@ static int dev_vmem_load(struct board *m, enum board_phase ph, const struct boar
 	return ret;
 }
 
-static int dev_dimms_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_dimms_save(struct board *m, enum board_phase ph, struct mv_state_writer *w,
+			  char *err, size_t errlen)
 {
 	return ph == BOARD_PHASE_MEMORY ? board_dimms_save(m, w) : 0;
 }
 
-static int dev_autoscale_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+static int dev_autoscale_save(struct board *m, enum board_phase ph, struct mv_state_writer *w,
+			      char *err, size_t errlen)
 {
 	if (ph == BOARD_PHASE_DEVICES)
 		board_autoscale_save(m, w);
@@ -576,18 +574,26 @@ void board_destroy_devices(struct board *m)
 static const enum board_phase board_phases[] = {BOARD_PHASE_MEMORY, BOARD_PHASE_DEVICES,
 						BOARD_PHASE_PCI, BOARD_PHASE_TRANSPORTS};
 
-int board_save_devices(struct board *m, struct mv_state_writer *w)
+int board_save_devices(struct board *m, struct mv_state_writer *w, char *err, size_t errlen)
 {
 	unsigned int p, i;
 	int ret;
 
 	for (p = 0; p < ARRAY_SIZE(board_phases); p++)
 		for (i = 0; i < ARRAY_SIZE(board_devices); i++) {
-			ret = board_devices[i].save(m, board_phases[p], w);
-			if (ret)
+			err[0] = 0;
+			ret = board_devices[i].save(m, board_phases[p], w, err, errlen);
+			if (ret) {
+				if (!err[0])
+					mv_errbuf(err, errlen, "%s: %s", board_devices[i].name,
+						  strerror(-ret));
 				return ret;
+			}
 		}
-	return mv_sw_error(w);
+	ret = mv_sw_error(w);
+	if (ret)
+		mv_errbuf(err, errlen, "writing the devices' state: %s", strerror(-ret));
+	return ret;
 }
 
 int board_load_devices(struct board *m, const void *p, size_t len, char *err, size_t errlen)

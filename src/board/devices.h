@@ -39,8 +39,9 @@ struct board_device {
 	int (*create)(struct board *b);
 	void (*reset)(struct board *b);	  /* optional: guest or host reboot, vCPUs stopped */
 	void (*destroy)(struct board *b); /* safe after a failed or skipped create */
-	/* The sections of this phase (none is fine). */
-	int (*save)(struct board *b, enum board_phase ph, struct mv_state_writer *w);
+	/* The sections of this phase (none is fine); 0, or -errno with err naming the device. */
+	int (*save)(struct board *b, enum board_phase ph, struct mv_state_writer *w, char *err,
+		    size_t errlen);
 	/* This phase's sections: 0, or -errno naming section and field with nothing changed. */
 	int (*load)(struct board *b, enum board_phase ph, const struct board_stream *s, char *err,
 		    size_t errlen);
@@ -56,8 +57,8 @@ void board_destroy_devices(struct board *b);
 void board_pause_devices(struct board *b, bool paused);
 /* Only the virtio-mem devices (a live snapshot): their requests wait while held. */
 void board_hold_memory_devices(struct board *b, bool held);
-/* Every device's sections, in load order; 0 or the writer's -errno. */
-int board_save_devices(struct board *b, struct mv_state_writer *w);
+/* Every device's sections, in load order; 0, or -errno with err naming the device. */
+int board_save_devices(struct board *b, struct mv_state_writer *w, char *err, size_t errlen);
 /* Loads each device from a stream in load order, stopping at the first refusal. */
 int board_load_devices(struct board *b, const void *p, size_t len, char *err, size_t errlen);
 

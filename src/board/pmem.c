@@ -177,7 +177,8 @@ void board_pmem_destroy(struct board *m)
 	m->nr_pmem = 0;
 }
 
-int board_pmem_save(struct board *m, enum board_phase ph, struct mv_state_writer *w)
+int board_pmem_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+		    size_t errlen)
 {
 	unsigned int i;
 
@@ -200,21 +201,19 @@ int board_pmem_load(struct board *m, enum board_phase ph, const struct board_str
 
 	for (i = 0; i < m->nr_pmem && !ret; i++) {
 		struct board_pmem *bp = &m->pmem[i];
+		const char *id = m->cfg->pmem[i].id;
 
 		/* An NVDIMM has no state of its own (the file is its memory): nothing to find. */
 		if (m->cfg->pmem[i].model == PMEM_NVDIMM)
 			continue;
-		if (ph == BOARD_PHASE_TRANSPORTS)
-			virtio_pci_state_name(&bp->pci, name, sizeof(name));
-		else if (ph == BOARD_PHASE_DEVICES)
-			vpmem_state_name(m->cfg->pmem[i].id, name, sizeof(name));
-		else
-			continue;
-		ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);
-		if (!ret)
-			ret = ph == BOARD_PHASE_TRANSPORTS
-				  ? virtio_pci_load(&bp->pci, &sec, err, errlen)
-				  : vpmem_load(&bp->dev, m->cfg->pmem[i].id, &sec, err, errlen);
+		if (ph == BOARD_PHASE_TRANSPORTS) {
+			ret = virtio_pci_find_load(&bp->pci, s->p, s->len, err, errlen);
+		} else if (ph == BOARD_PHASE_DEVICES) {
+			vpmem_state_name(id, name, sizeof(name));
+			ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);
+			if (!ret)
+				ret = vpmem_load(&bp->dev, id, &sec, err, errlen);
+		}
 	}
 	return ret;
 }

@@ -26,7 +26,8 @@ int board_pmem_create(struct board *m);
 void board_pmem_reset(struct board *m);
 void board_pmem_destroy(struct board *m);
 void board_pmem_pause(struct board *m, bool paused);
-int board_pmem_save(struct board *m, enum board_phase ph, struct mv_state_writer *w);
+int board_pmem_save(struct board *m, enum board_phase ph, struct mv_state_writer *w, char *err,
+		    size_t errlen);
 int board_pmem_load(struct board *m, enum board_phase ph, const struct board_stream *s, char *err,
 		    size_t errlen);
 

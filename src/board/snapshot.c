@@ -82,10 +82,8 @@ static int snap_state(struct board *m, struct mv_snap_writer *w, char *err, size
 	}
 	mv_sw_init(&sw);
 	layout_save(&m->layout, m->cfg, &sw);
-	ret = board_save_devices(m, &sw);
-	if (ret) {
-		snprintf(err, errlen, "saving the devices: %s", strerror(-ret));
-	} else {
+	ret = board_save_devices(m, &sw, err, errlen);
+	if (!ret) {
 		ret = vm_state_save(&kvm_io_sys, &m->vm, &sw, err, errlen);
 		if (!ret)
 			ret = mv_sw_error(&sw);

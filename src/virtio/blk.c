@@ -310,19 +310,41 @@ status:
 		j->status = 0xFF; /* no status byte: a device error when returned */
 }
 
+/* The loop learns that requests finished (vblk_done_cb reads the count). */
+static void vblk_signal_done(struct vblk *b)
+{
+	uint64_t one = 1;
+
+	if (b->done_w.fd >= 0 && write(b->done_w.fd, &one, sizeof(one)) != sizeof(one))
+		mv_warn("virtio-blk: completion not signalled: %s", strerror(errno));
+}
+
 static void *vblk_worker(void *arg)
 {
 	struct vblk *b = arg;
-	uint64_t one = 1;
+	uint64_t asked;
 	uint16_t ji;
+	int r;
 
 	for (;;) {
 		pthread_mutex_lock(&b->wlock);
-		while (!b->nr_todo && !b->stop)
+		while (!b->nr_todo && !b->stop && b->flush_done == b->flush_asked)
 			pthread_cond_wait(&b->wcond, &b->wlock);
 		if (b->stop) {
 			pthread_mutex_unlock(&b->wlock);
 			return NULL;
+		}
+		if (!b->nr_todo) {
+			/* A flush the VMM asked for (a snapshot), after every request before it. */
+			asked = b->flush_asked;
+			pthread_mutex_unlock(&b->wlock);
+			r = b->hops->flush(b);
+			pthread_mutex_lock(&b->wlock);
+			b->flush_ret = r;
+			b->flush_done = asked;
+			pthread_cond_broadcast(&b->wcond);
+			pthread_mutex_unlock(&b->wlock);
+			continue;
 		}
 		ji = b->todo[b->todo_head];
 		b->todo_head = (b->todo_head + 1) % VBLK_MAX_JOBS;
@@ -335,44 +357,59 @@ static void *vblk_worker(void *arg)
 		b->done[b->nr_done++] = ji;
 		pthread_cond_broadcast(&b->wcond);
 		pthread_mutex_unlock(&b->wlock);
-		if (b->done_w.fd >= 0 && write(b->done_w.fd, &one, sizeof(one)) != sizeof(one))
-			mv_warn("virtio-blk: completion not signalled: %s", strerror(errno));
+		vblk_signal_done(b);
 	}
+}
+
+/* wlock held: waits on wcond until deadline (NULL: no limit); 0 or -ETIMEDOUT. */
+static int vblk_wait_until(struct vblk *b, const struct timespec *deadline)
+{
+	if (!deadline) {
+		pthread_cond_wait(&b->wcond, &b->wlock);
+		return 0;
+	}
+	return pthread_cond_timedwait(&b->wcond, &b->wlock, deadline) == ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+int vblk_drain_locked(struct vblk *b, const struct timespec *deadline)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&b->wlock);
+	while (!ret && (b->nr_todo || b->nr_done != b->nr_jobs))
+		ret = vblk_wait_until(b, deadline);
+	if (!b->nr_todo && b->nr_done == b->nr_jobs)
+		ret = 0; /* finished just as the time ran out */
+	pthread_mutex_unlock(&b->wlock);
+	return ret;
+}
+
+int vblk_flush_locked(struct vblk *b, const struct timespec *deadline)
+{
+	uint64_t mine;
+	int ret = 0;
+
+	pthread_mutex_lock(&b->wlock);
+	mine = ++b->flush_asked;
+	pthread_cond_broadcast(&b->wcond);
+	while (!ret && b->flush_done < mine)
+		ret = vblk_wait_until(b, deadline);
+	if (b->flush_done >= mine)
+		ret = b->flush_ret;
+	pthread_mutex_unlock(&b->wlock);
+	return ret;
 }
 
 void vblk_wait_idle(struct vblk *b)
 {
-	pthread_mutex_lock(&b->wlock);
-	while (b->nr_todo)
-		pthread_cond_wait(&b->wcond, &b->wlock);
-	pthread_mutex_unlock(&b->wlock);
-	/* The last one taken: done once it is in done[]. */
-	for (;;) {
-		unsigned int running;
-
-		pthread_mutex_lock(&b->vdev.lock);
-		pthread_mutex_lock(&b->wlock);
-		running = b->nr_jobs - b->nr_done;
-		pthread_mutex_unlock(&b->wlock);
-		pthread_mutex_unlock(&b->vdev.lock);
-		if (!running)
-			return;
-		usleep(1000);
-	}
-}
-
-void vblk_drain_locked(struct vblk *b)
-{
-	pthread_mutex_lock(&b->wlock);
-	while (b->nr_todo || b->nr_done != b->nr_jobs)
-		pthread_cond_wait(&b->wcond, &b->wlock);
-	pthread_mutex_unlock(&b->wlock);
+	pthread_mutex_lock(&b->vdev.lock);
+	vblk_drain_locked(b, NULL);
+	pthread_mutex_unlock(&b->vdev.lock);
 }
 
 int vblk_add_done_locked(struct vblk *b, uint8_t q, uint16_t head, uint32_t used_len, bool failed)
 {
 	struct vblk_job *j;
-	uint64_t one = 1;
 	int ji = vblk_job_alloc(b);
 
 	if (ji < 0)
@@ -388,8 +425,7 @@ int vblk_add_done_locked(struct vblk *b, uint8_t q, uint16_t head, uint32_t used
 	b->done[b->nr_done++] = ji;
 	pthread_mutex_unlock(&b->wlock);
 	/* The loop returns it (vblk_done_cb), or cont does if the VM is paused. */
-	if (b->done_w.fd >= 0 && write(b->done_w.fd, &one, sizeof(one)) != sizeof(one))
-		mv_warn("virtio-blk: completion not signalled: %s", strerror(errno));
+	vblk_signal_done(b);
 	return 0;
 }
 
@@ -461,6 +497,7 @@ int vblk_init(struct vblk *b, const struct vblk_params *prm, const struct vblk_h
 	      struct gmem *mem, struct loop *loop)
 {
 	uint64_t f = 1ULL << VBLK_F_SEG_MAX | 1ULL << VBLK_F_BLK_SIZE | 1ULL << VBLK_F_FLUSH;
+	pthread_condattr_t ca;
 	int ret;
 
 	if (!prm->num_queues || prm->num_queues > VIRTIO_MAX_QUEUES || !is_pow2(prm->queue_size) ||
@@ -470,6 +507,7 @@ int vblk_init(struct vblk *b, const struct vblk_params *prm, const struct vblk_h
 	b->hops = hops;
 	b->loop = loop;
 	b->num_queues = prm->num_queues;
+	b->save_timeout_ms = VBLK_SAVE_TIMEOUT_MS;
 	b->disk.sectors = prm->size / VBLK_SECTOR;
 	b->disk.readonly = prm->readonly;
 	strncpy(b->serial, prm->serial ? prm->serial : "", sizeof(b->serial));
@@ -495,7 +533,10 @@ int vblk_init(struct vblk *b, const struct vblk_params *prm, const struct vblk_h
 	b->done_w.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	b->done_w.cb = vblk_done_cb;
 	pthread_mutex_init(&b->wlock, NULL);
-	pthread_cond_init(&b->wcond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the save's deadline */
+	pthread_cond_init(&b->wcond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (!b->bounce || b->done_w.fd < 0) {
 		ret = -ENOMEM;
 		goto fail;

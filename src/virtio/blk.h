@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/loop.h"
 #include "virtio/blk_state.h"
@@ -40,6 +41,8 @@
 #define VBLK_MAX_JOBS	    128
 #define VBLK_CHUNK	    (256u << 10)
 #define VBLK_SEG_MAX	    (VIRTQ_MAX_SEGS - 2) /* beside the header and the status */
+/* A snapshot waits at most this long for the disk's requests, then its flush. */
+#define VBLK_SAVE_TIMEOUT_MS 30000
 /* A discard or write-zeroes request covers at most this many sectors per range. */
 #define VBLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB */
 
@@ -104,7 +107,7 @@ struct vblk {
 	unsigned int nr_jobs;
 	struct vblk_stats st;
 
-	/* Worker: wlock protects the queues below, gen and stop. */
+	/* Worker: wlock protects the queues below, gen, stop and the flush counts. */
 	pthread_t thread;
 	bool thread_up;
 	pthread_mutex_t wlock;
@@ -113,7 +116,10 @@ struct vblk {
 	bool stop;
 	uint16_t todo[VBLK_MAX_JOBS], done[VBLK_MAX_JOBS]; /* job indices, FIFO */
 	unsigned int nr_todo, todo_head, nr_done;
-	uint8_t *bounce; /* worker's VBLK_CHUNK bytes */
+	uint64_t flush_asked, flush_done; /* flushes the VMM asked for / the worker did */
+	int flush_ret;			  /* the last one's result */
+	unsigned int save_timeout_ms;	  /* VBLK_SAVE_TIMEOUT_MS (tests shorten it) */
+	uint8_t *bounce;		  /* worker's VBLK_CHUNK bytes */
 	struct loop_watch done_w;
 	bool watched;
 };
@@ -130,10 +136,16 @@ void vblk_set_paused(struct vblk *b, bool paused);
 /* Test helper: wait until the worker has nothing to do. */
 void vblk_wait_idle(struct vblk *b);
 
-/* For blk_save, the device lock held: */
+/*
+ * For blk_save, the device lock held. The waits end at deadline
+ * (CLOCK_MONOTONIC; NULL: no limit) with -ETIMEDOUT, and the loop thread
+ * never does disk I/O itself: a stuck host disk fails the snapshot instead
+ * of stalling the VMM, and the late request or flush still completes.
+ */
 /* Waits until every popped request is finished (in done[], not yet returned). */
-void vblk_drain_locked(struct vblk *b);
-/* A finished request of this generation, returned when the device runs; -ENOSPC when full. */
+int vblk_drain_locked(struct vblk *b, const struct timespec *deadline);
+/* The worker flushes the disk after what it holds; 0, the flush's -errno, or -ETIMEDOUT. */
+int vblk_flush_locked(struct vblk *b, const struct timespec *deadline);
 int vblk_add_done_locked(struct vblk *b, uint8_t q, uint16_t head, uint32_t used_len, bool failed);
 
 #endif

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/errbuf.h"
 
@@ -39,21 +40,43 @@ static uint64_t *vblk_counter(struct vblk_stats *st, unsigned int i)
 	return c[i];
 }
 
-int vblk_save(struct vblk *b, const char *id, struct mv_state_writer *w)
+int vblk_save(struct vblk *b, const char *id, struct mv_state_writer *w, char *err, size_t errlen)
 {
 	char name[MV_STATE_NAME_MAX + 1];
+	struct timespec deadline;
 	uint32_t gen, n = 0;
 	unsigned int i;
-	int ret = 0;
+	int ret;
 
 	vblk_state_name(id, name, sizeof(name));
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += b->save_timeout_ms / 1000;
+	deadline.tv_nsec += (long)(b->save_timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
 	pthread_mutex_lock(&b->vdev.lock);
-	vblk_drain_locked(b);
-	/* The worker is idle and nothing is popped while the VM is paused. */
-	if (!b->disk.readonly)
-		ret = b->hops->flush(b);
-	if (ret)
+	ret = vblk_drain_locked(b, &deadline);
+	if (ret) {
+		mv_errbuf(err, errlen,
+			  "the disk did not finish the guest's requests within %u ms (the host "
+			  "disk stuck?)",
+			  b->save_timeout_ms);
 		goto out;
+	}
+	/* The worker is idle and nothing is popped while the VM is paused. */
+	ret = b->disk.readonly ? 0 : vblk_flush_locked(b, &deadline);
+	if (ret == -ETIMEDOUT) {
+		mv_errbuf(err, errlen,
+			  "the disk's flush did not end within %u ms (the host disk stuck?)",
+			  b->save_timeout_ms);
+		goto out;
+	}
+	if (ret) {
+		mv_errbuf(err, errlen, "flushing the disk: %s", strerror(-ret));
+		goto out;
+	}
 	gen = b->gen;
 	for (i = 0; i < b->nr_done; i++)
 		n += b->jobs[b->done[i]].gen == gen;

@@ -30,10 +30,12 @@
 void vblk_state_name(const char *id, char *buf, size_t len);
 /*
  * Loop thread, the VM paused (no request is popped meanwhile): waits for
- * the worker, flushes a writable disk, then writes the section. Takes the
- * device lock. 0, or the flush's -errno (nothing written then).
+ * the worker, has it flush a writable disk, then writes the section. Takes
+ * the device lock. 0, or -errno with a message in err and nothing written:
+ * the flush failed, or the worker did not finish within save_timeout_ms
+ * (-ETIMEDOUT; the requests still complete, later).
  */
-int vblk_save(struct vblk *b, const char *id, struct mv_state_writer *w);
+int vblk_save(struct vblk *b, const char *id, struct mv_state_writer *w, char *err, size_t errlen);
 /*
  * 0, or -EINVAL naming section and field with the device unchanged (another
  * disk size or queue count, a queue or head out of range, more requests

@@ -342,3 +342,14 @@ out:
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
+
+int virtio_pci_find_load(struct virtio_pci *vp, const void *p, size_t len, char *err, size_t errlen)
+{
+	char name[MV_STATE_NAME_MAX + 1];
+	struct mv_state_section sec;
+	int ret;
+
+	virtio_pci_state_name(vp, name, sizeof(name));
+	ret = mv_state_find(p, len, name, &sec, err, errlen);
+	return ret ? ret : virtio_pci_load(vp, &sec, err, errlen);
+}

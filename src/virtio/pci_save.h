@@ -39,5 +39,8 @@ void virtio_pci_save(struct virtio_pci *vp, struct mv_state_writer *w);
 /* 0, or -EINVAL naming the section and field with nothing changed. */
 int virtio_pci_load(struct virtio_pci *vp, const struct mv_state_section *sec, char *err,
 		    size_t errlen);
+/* Finds the transport's section in a saved stream and loads it; 0, or -errno with err. */
+int virtio_pci_find_load(struct virtio_pci *vp, const void *p, size_t len, char *err,
+			 size_t errlen);
 
 #endif

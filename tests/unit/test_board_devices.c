@@ -80,7 +80,7 @@ static void test_table_round_trip(void **st)
 	assert_true(bus_write(&a->vm.pio, SERIAL_PORT + 7, &(uint8_t){0x5A}, 1));
 
 	mv_sw_init(&w);
-	assert_int_equal(board_save_devices(a, &w), 0);
+	assert_int_equal(board_save_devices(a, &w, err, sizeof(err)), 0);
 	mv_sr_init(&r, w.buf, w.len);
 	while (mv_state_next(&r, &s, err, sizeof(err)) == 1) {
 		assert_true(n < sizeof(order) / sizeof(order[0]));
@@ -90,14 +90,14 @@ static void test_table_round_trip(void **st)
 
 	/* Before the load, b's state is not a's... */
 	mv_sw_init(&w2);
-	assert_int_equal(board_save_devices(b, &w2), 0);
+	assert_int_equal(board_save_devices(b, &w2, err, sizeof(err)), 0);
 	assert_int_equal(w.len, w2.len);
 	assert_true(memcmp(w.buf, w2.buf, w.len) != 0);
 	mv_sw_free(&w2);
 	/* ...after it, it is. */
 	assert_int_equal(board_load_devices(b, w.buf, w.len, err, sizeof(err)), 0);
 	mv_sw_init(&w2);
-	assert_int_equal(board_save_devices(b, &w2), 0);
+	assert_int_equal(board_save_devices(b, &w2, err, sizeof(err)), 0);
 	assert_int_equal(w.len, w2.len);
 	assert_memory_equal(w.buf, w2.buf, w.len);
 
@@ -246,8 +246,8 @@ static void test_nvdimm_has_no_state(void **st)
 	b.nr_pmem = 1;
 	b.pmem[0].fd = -1;
 	mv_sw_init(&w);
-	assert_int_equal(board_pmem_save(&b, BOARD_PHASE_DEVICES, &w), 0);
-	assert_int_equal(board_pmem_save(&b, BOARD_PHASE_TRANSPORTS, &w), 0);
+	assert_int_equal(board_pmem_save(&b, BOARD_PHASE_DEVICES, &w, err, sizeof(err)), 0);
+	assert_int_equal(board_pmem_save(&b, BOARD_PHASE_TRANSPORTS, &w, err, sizeof(err)), 0);
 	assert_false(w.oom);
 	assert_int_equal(w.len, 0);
 	s = (struct board_stream){.p = w.buf, .len = w.len};

@@ -542,7 +542,7 @@ static void save_one(struct rig *g, struct mv_state_writer *w, struct mv_state_s
 	char err[256];
 
 	mv_sw_init(w);
-	assert_int_equal(vblk_save(&g->b, "disk0", w), 0);
+	assert_int_equal(vblk_save(&g->b, "disk0", w, err, sizeof(err)), 0);
 	assert_int_equal(mv_sw_error(w), 0);
 	assert_int_equal(mv_state_find(w->buf, w->len, "virtio-blk.disk0", sec, err, sizeof(err)),
 			 0);
@@ -606,10 +606,11 @@ static void test_save_flush(void **state)
 {
 	struct rig g;
 	struct mv_state_writer w;
+	char err[256];
 
 	rig_up(&g, true, 1, VDRV_VERSION_1 | 1ULL << VBLK_F_FLUSH);
 	mv_sw_init(&w);
-	assert_int_equal(vblk_save(&g.b, "disk0", &w), 0);
+	assert_int_equal(vblk_save(&g.b, "disk0", &w, err, sizeof(err)), 0);
 	assert_int_equal(flushes, 0);
 	mv_sw_free(&w);
 	rig_down(&g);
@@ -617,8 +618,51 @@ static void test_save_flush(void **state)
 	rig_up(&g, false, 1, FEATURES);
 	fail = -EIO;
 	mv_sw_init(&w);
-	assert_int_equal(vblk_save(&g.b, "disk0", &w), -EIO);
+	assert_int_equal(vblk_save(&g.b, "disk0", &w, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "flushing the disk: Input/output error"));
 	assert_int_equal(w.len, 0);
+	mv_sw_free(&w);
+	rig_down(&g);
+}
+
+/*
+ * A host disk that does not answer: the save gives up after its timeout
+ * (shortened here) with nothing written, first while a guest's read is
+ * stuck, then while the snapshot's own flush is; once the disk answers,
+ * the read completes and the next save succeeds.
+ */
+static void test_save_times_out(void **state)
+{
+	struct rig g;
+	struct mv_state_writer w;
+	struct mv_state_section sec;
+	char err[256];
+	uint16_t h;
+
+	rig_up(&g, false, 1, FEATURES);
+	g.b.save_timeout_ms = 100;
+	set_hold(true);
+	h = req(&g, 0, 0, VBLK_T_IN, 0, (struct vqd_buf[]){{BUF + 0x1000, 512, true}}, 1, true);
+	kick(&g, 0);
+	wait_in_host();
+	mv_sw_init(&w);
+	assert_int_equal(vblk_save(&g.b, "disk0", &w, err, sizeof(err)), -ETIMEDOUT);
+	assert_non_null(strstr(err, "did not finish the guest's requests within 100 ms"));
+	assert_int_equal(w.len, 0);
+	set_hold(false);
+	complete(&g);
+	expect_used(&g, 0, h, 513);
+
+	/* Now the flush is what hangs. */
+	set_hold(true);
+	assert_int_equal(vblk_save(&g.b, "disk0", &w, err, sizeof(err)), -ETIMEDOUT);
+	assert_non_null(strstr(err, "flush did not end within 100 ms"));
+	assert_int_equal(w.len, 0);
+	wait_in_host();
+	set_hold(false);
+	g.b.save_timeout_ms = 5000;
+	save_one(&g, &w, &sec);
+	assert_int_equal(flushes, 2); /* the late one, then the save's own */
 	mv_sw_free(&w);
 	rig_down(&g);
 }
@@ -750,6 +794,7 @@ int main(void)
 	    cmocka_unit_test(test_pause_holds_completions),
 	    cmocka_unit_test(test_save_waits_then_load_returns),
 	    cmocka_unit_test(test_save_flush),
+	    cmocka_unit_test(test_save_times_out),
 	    cmocka_unit_test(test_load_refusals),
 	};
 
