@@ -6,7 +6,7 @@
  * Target 0 feeds the whole input to the stream reader instead.
  * Invariants: never crash or read out of bounds; a refused load leaves the
  * instance as it was (checked for serial, virtio-pci queues, virtio-mem,
- * virtio-pmem);
+ * virtio-pmem, virtio-net);
  * an accepted one leaves it consistent (FIFO within bounds, enabled queues
  * of a valid size, plugged_size matching the bitmap).
  */
@@ -25,6 +25,7 @@
 #include "mem/layout_save.h"
 #include "virtio/mem_save.h"
 #include "virtio/pci_save.h"
+#include "virtio/net_save.h"
 #include "virtio/pmem_save.h"
 #include "virtio/rng_save.h"
 #include "virtio_test.h"
@@ -216,6 +217,29 @@ static void fuzz_vpmem(const struct mv_state_section *sec)
 	fake_gmem_free(&fm);
 }
 
+/* A refused load leaves the MAC and counters as they were; an accepted one a unicast MAC. */
+static void fuzz_vnet(const struct mv_state_section *sec)
+{
+	static struct vnet n;
+	static const uint8_t mac[6] = {0x52, 0x54, 0, 1, 2, 3};
+	struct vnet_params prm = {.queue_size = 16, .fd = 0};
+	struct fake_gmem fm;
+	char err[160];
+
+	memcpy(prm.mac, mac, 6);
+	fake_gmem_init(&fm, MEM_GPA, MEM_SIZE);
+	if (vnet_init(&n, &prm, &fm.map, NULL))
+		abort();
+	if (vnet_load(&n, "net0", sec, err, sizeof(err))) {
+		if (memcmp(n.mac, mac, 6) || n.st.rx_packets || n.st.tx_packets)
+			abort();
+	} else if (n.mac[0] & 1) {
+		abort();
+	}
+	vnet_destroy(&n);
+	fake_gmem_free(&fm);
+}
+
 static void fuzz_layout(const struct mv_state_section *sec)
 {
 	static struct mv_config cfg;
@@ -251,8 +275,8 @@ static void fuzz_vcpu(const struct mv_state_section *sec, const uint8_t *p, size
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = {
-	    NULL,     "serial", "pci",	 "virtio-pci.vmem0", "virtio-mem.vmem0",
-	    "layout", "vcpu.0", "power", "virtio-rng",	     "virtio-pmem.pmem0",
+	    NULL,     "serial", "pci",	      "virtio-pci.vmem0",  "virtio-mem.vmem0", "layout",
+	    "vcpu.0", "power",	"virtio-rng", "virtio-pmem.pmem0", "virtio-net.net0",
 	};
 	struct mv_state_section sec;
 	unsigned int t;
@@ -299,6 +323,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 9:
 			fuzz_vpmem(&sec);
+			break;
+		case 10:
+			fuzz_vnet(&sec);
 			break;
 		default:
 			vrng_load(NULL, &sec, err, sizeof(err));

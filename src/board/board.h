@@ -31,6 +31,7 @@
 #include "virtio/mem.h"
 #include "virtio/pci.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pmem.h"
 #include "virtio/rng.h"
 
@@ -66,6 +67,16 @@ struct board_pmem {
 	uint32_t slot;
 	bool mapped;
 	struct vpmem dev;
+	bool dev_up;
+	struct virtio_pci pci;
+	bool pci_up;
+};
+
+/* One --net: its tap, virtio-net on PCI (board/net.c). */
+struct board_net {
+	int fd;
+	char ifname[16]; /* the tap's name, as the kernel gave it */
+	struct vnet dev;
 	bool dev_up;
 	struct virtio_pci pci;
 	bool pci_up;
@@ -121,6 +132,8 @@ struct board {
 	unsigned int nr_pmem;
 	struct board_blk blk[CONFIG_MAX_DISKS];
 	unsigned int nr_blk;
+	struct board_net net[CONFIG_MAX_NETS];
+	unsigned int nr_net;
 	struct board_dimms *dimms; /* ACPI-hotplugged DIMMs (board/dimm.h), NULL: none */
 	struct board_ram ram[BOARD_MAX_RAM];
 	unsigned int nr_ram;

@@ -1,5 +1,6 @@
 #include "board/devices.h"
 #include "board/blk.h"
+#include "board/net.h"
 #include "board/pmem.h"
 
 #include "board/autoscale.h"
@@ -521,6 +522,8 @@ static const struct board_device board_devices[] = {
      dev_balloon_save, dev_balloon_load, board_balloon_pause},
     {"virtio-blk", board_blk_create, board_blk_reset, board_blk_destroy, board_blk_save,
      board_blk_load, board_blk_pause},
+    {"virtio-net", board_net_create, board_net_reset, board_net_destroy, board_net_save,
+     board_net_load, board_net_pause},
     /* Not a device: the policy that drives virtio-mem by the balloon's statistics. */
     {"autoscale", board_autoscale_create, board_autoscale_reset, board_autoscale_destroy,
      dev_autoscale_save, dev_autoscale_load, NULL},

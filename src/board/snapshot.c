@@ -1,4 +1,5 @@
 #include "board/snapshot.h"
+#include "board/net.h"
 
 #include "config/options.h"
 
@@ -399,6 +400,9 @@ int board_snapshot(struct board *m, const char *url, bool live, struct board_sna
 			return -EOPNOTSUPP;
 		}
 	ret = board_dimms_snapshot_check(m, err, errlen);
+	if (ret)
+		return ret;
+	ret = board_net_snapshot_check(m, err, errlen);
 	if (ret)
 		return ret;
 	if (strlen(path) >= sizeof(dir)) {

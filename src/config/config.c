@@ -47,6 +47,17 @@ void config_free(struct mv_config *cfg)
 		free(cfg->disks[i].socket);
 		cfg->disks[i].path = cfg->disks[i].socket = NULL;
 	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		struct net_config *n = &cfg->nets[i];
+
+		free(n->tap);
+		free(n->ip);
+		free(n->mask);
+		free(n->mac);
+		free(n->host_mac);
+		free(n->socket);
+		n->tap = n->ip = n->mask = n->mac = n->host_mac = n->socket = NULL;
+	}
 }
 
 /* Decimal, no sign, no blanks, at most max. */
@@ -396,6 +407,24 @@ int config_parse_disk(struct mv_config *cfg, const char *value, char *err, size_
 	return parse_words(cfg, OPT_DISK, value, parse_disk, err, errlen);
 }
 
+static int parse_net(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
+{
+	struct net_config *n;
+
+	if (cfg->nr_nets == CONFIG_MAX_NETS)
+		return config_errf(err, errlen, "%s %.*s: more than %d network devices",
+				   config_opt_name(OPT_NET), (int)len, s, CONFIG_MAX_NETS);
+	/* Counted before parsing so config_free() releases a half-parsed one. */
+	n = &cfg->nets[cfg->nr_nets++];
+	memset(n, 0, sizeof(*n));
+	return parse_keys(OPT_NET, s, len, n, &n->keys, err, errlen);
+}
+
+int config_parse_net(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	return parse_words(cfg, OPT_NET, value, parse_net, err, errlen);
+}
+
 static int parse_node(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
 {
 	struct numa_config *n;
@@ -490,6 +519,8 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 		return config_parse_pmem(cfg, v, err, errlen);
 	case OPT_DISK:
 		return config_parse_disk(cfg, v, err, errlen);
+	case OPT_NET:
+		return config_parse_net(cfg, v, err, errlen);
 	case OPT_CPUS:
 		return config_parse_cpus(cfg, v, err, errlen);
 	case OPT_SERIAL:

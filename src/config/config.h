@@ -22,6 +22,7 @@
 #define CONFIG_DEFAULT_MEM (512ULL << 20)
 #define CONFIG_MAX_PMEM	   8
 #define CONFIG_MAX_DISKS   8
+#define CONFIG_MAX_NETS	   8
 
 enum hotplug_method {
 	HOTPLUG_ACPI = 0, /* the seed's default */
@@ -90,6 +91,25 @@ struct disk_config {
 	bool vhost_user;	 /* refused: not implemented */
 	char *socket;
 	uint64_t size; /* after validation: the image's size in bytes */
+};
+
+/* One --net value: a virtio-net device over a tap interface. */
+struct net_config {
+	char id[CONFIG_ID_LEN];	 /* default "net<N>" (N: index among --net) */
+	uint64_t keys;		 /* bit (1 << enum config_key) per key given */
+	char *tap;		 /* interface name; NULL: the kernel names it vmtap<N> */
+	char *ip, *mask;	 /* as given */
+	char *mac, *host_mac;	 /* as given */
+	unsigned int mtu;	 /* 0: none offered */
+	unsigned int num_queues; /* after validation: 2 */
+	unsigned int queue_size; /* after validation: 256 unless given */
+	unsigned int fd;	 /* with fd=: an open tap */
+	bool vhost_user;	 /* refused: not implemented */
+	char *socket;
+	/* After validation: */
+	uint8_t guest_mac[6];	   /* mac= or random, locally administered */
+	uint8_t tap_mac[6];	   /* host_mac=, when given */
+	uint32_t ip_addr, ip_mask; /* network order; 0: no ip= */
 };
 
 struct memory_config {
@@ -186,6 +206,8 @@ struct mv_config {
 	unsigned int nr_pmem;
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
+	struct net_config nets[CONFIG_MAX_NETS];
+	unsigned int nr_nets;
 	/*
 	 * ACPI memory hotplug (--memory hotplug_method=acpi, the default, with
 	 * hotplug_size): set by validation. dimm_area bytes of guest-physical
@@ -224,6 +246,7 @@ int config_parse_numa(struct mv_config *cfg, const char *value, char *err, size_
 int config_parse_cpus(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_pmem(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_disk(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_net(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_restore(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_balloon(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_autoscale(struct mv_config *cfg, const char *value, char *err, size_t errlen);

@@ -7,7 +7,7 @@
 
 #include "config/config.h"
 
-_Static_assert(KEY__COUNT <= 64, "key bitmasks are uint64_t");
+/* The keys of one option share a uint64_t mask (CONFIG_KEY_BIT): test_config checks they fit. */
 
 const struct config_option config_options[OPT__COUNT] = {
     [OPT_KERNEL] = {.name = OPT_NAME_KERNEL,
@@ -82,6 +82,11 @@ const struct config_option config_options[OPT__COUNT] = {
 		  .multi = true,
 		  .has_keys = true,
 		  .help = "one virtio-blk disk per value (a raw image file or a block device)"},
+    [OPT_NET] = {.name = OPT_NAME_NET,
+		 .arg = "<key=value,...>...",
+		 .multi = true,
+		 .has_keys = true,
+		 .help = "one virtio-net device per value, over a tap interface"},
 };
 
 #define MEM(f)	offsetof(struct memory_config, f)
@@ -92,6 +97,7 @@ const struct config_option config_options[OPT__COUNT] = {
 #define BLN(f)	offsetof(struct balloon_config, f)
 #define ASC(f)	offsetof(struct autoscale_config, f)
 #define DSK(f)	offsetof(struct disk_config, f)
+#define NET(f)	offsetof(struct net_config, f)
 
 const struct config_key_desc config_keys[KEY__COUNT] = {
     [KEY_MEM_SIZE] = {OPT_MEMORY, "size", KT_SIZE, MEM(size), "<size>", "512M",
@@ -229,6 +235,29 @@ const struct config_key_desc config_keys[KEY__COUNT] = {
 			     "a vhost-user backend (not supported yet: refused)"},
     [KEY_DISK_SOCKET] = {OPT_DISK, "socket", KT_PATH, DSK(socket), "<path>", NULL,
 			 "the vhost-user backend's socket (with vhost_user=on)"},
+    [KEY_NET_TAP] = {OPT_NET, "tap", KT_PATH, NET(tap), "<if_name>", "vmtap<N>",
+		     "the host's tap interface, created unless it exists"},
+    [KEY_NET_IP] = {OPT_NET, "ip", KT_PATH, NET(ip), "<ipv4>", NULL,
+		    "the address given to the tap on the host side (none unless given)"},
+    [KEY_NET_MASK] = {OPT_NET, "mask", KT_PATH, NET(mask), "<ipv4>", "255.255.255.0",
+		      "the tap's netmask (with ip=)"},
+    [KEY_NET_MAC] = {OPT_NET, "mac", KT_PATH, NET(mac), "<mac>", "random",
+		     "the guest's MAC address (locally administered when random)"},
+    [KEY_NET_HOST_MAC] = {OPT_NET, "host_mac", KT_PATH, NET(host_mac), "<mac>", NULL,
+			  "the tap's own MAC address on the host side"},
+    [KEY_NET_MTU] = {OPT_NET, "mtu", KT_UINT, NET(mtu), "<n>", NULL,
+		     "MTU offered to the guest (VIRTIO_NET_F_MTU) and set on the tap, 68 to 65535"},
+    [KEY_NET_NUM_QUEUES] = {OPT_NET, "num_queues", KT_UINT, NET(num_queues), "<n>", "2",
+			    "queues, receive and transmit: only 2 (one pair) for now"},
+    [KEY_NET_QUEUE_SIZE] = {OPT_NET, "queue_size", KT_UINT, NET(queue_size), "<n>", "256",
+			    "entries per queue, a power of two from 2 to 1024"},
+    [KEY_NET_ID] = {OPT_NET, "id", KT_ID, NET(id), "<id>", "net<N>", "device name, unique"},
+    [KEY_NET_FD] = {OPT_NET, "fd", KT_UINT, NET(fd), "<fd>", NULL,
+		    "an open tap fd (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) instead of tap="},
+    [KEY_NET_VHOST_USER] = {OPT_NET, "vhost_user", KT_BOOL, NET(vhost_user), "on|off", "off",
+			    "a vhost-user backend (not supported yet: refused)"},
+    [KEY_NET_SOCKET] = {OPT_NET, "socket", KT_PATH, NET(socket), "<path>", NULL,
+			"the vhost-user backend's socket (with vhost_user=on)"},
 };
 
 const char *config_opt_name(enum config_opt opt)

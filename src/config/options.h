@@ -42,6 +42,7 @@
 #define OPT_NAME_BALLOON     "--balloon"
 #define OPT_NAME_AUTOSCALE   "--autoscale"
 #define OPT_NAME_DISK	     "--disk"
+#define OPT_NAME_NET	     "--net"
 
 enum config_opt {
 	OPT_KERNEL,
@@ -64,6 +65,7 @@ enum config_opt {
 	OPT_BALLOON,
 	OPT_AUTOSCALE,
 	OPT_DISK,
+	OPT_NET,
 	OPT__COUNT
 };
 
@@ -144,6 +146,19 @@ enum config_key {
 	KEY_DISK_ID,
 	KEY_DISK_VHOST_USER,
 	KEY_DISK_SOCKET,
+	/* --net */
+	KEY_NET_TAP,
+	KEY_NET_IP,
+	KEY_NET_MASK,
+	KEY_NET_MAC,
+	KEY_NET_HOST_MAC,
+	KEY_NET_MTU,
+	KEY_NET_NUM_QUEUES,
+	KEY_NET_QUEUE_SIZE,
+	KEY_NET_ID,
+	KEY_NET_FD,
+	KEY_NET_VHOST_USER,
+	KEY_NET_SOCKET,
 	KEY__COUNT
 };
 
@@ -176,7 +191,12 @@ struct config_key_desc {
 extern const struct config_option config_options[OPT__COUNT];
 extern const struct config_key_desc config_keys[KEY__COUNT];
 
-#define CONFIG_KEY_BIT(k) (1ULL << (k))
+/*
+ * A key's bit in its option's keys mask. An option's keys are contiguous
+ * in enum config_key and fewer than 64 (test_config checks), so they take
+ * distinct bits of that option's own mask.
+ */
+#define CONFIG_KEY_BIT(k) (1ULL << ((unsigned int)(k) % 64))
 
 /* "--memory-zone" for OPT_MEMORY_ZONE; "size" for KEY_ZONE_SIZE. */
 const char *config_opt_name(enum config_opt opt);

@@ -6,7 +6,11 @@
  */
 #include "config/config.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -240,8 +244,8 @@ static int check_memory(struct vctx *v)
 				   config_opt_name(OPT_MEMORY_ZONE), opt, size, size,
 				   fmt(m->size).s);
 	for (int k = 0; k < KEY__COUNT; k++) {
-		if (!(m->keys & CONFIG_KEY_BIT(k)) || k == KEY_MEM_SIZE ||
-		    k == KEY_MEM_HOTPLUG_METHOD || k == KEY_MEM_MERGEABLE)
+		if (config_keys[k].opt != OPT_MEMORY || !(m->keys & CONFIG_KEY_BIT(k)) ||
+		    k == KEY_MEM_SIZE || k == KEY_MEM_HOTPLUG_METHOD || k == KEY_MEM_MERGEABLE)
 			continue;
 		return config_errf(v->err, v->errlen,
 				   "%s %s: not allowed with %s; set it per "
@@ -314,7 +318,7 @@ static void memory_as_zone(const struct memory_config *m, struct zone_config *z)
 	for (int k = 0; k < KEY__COUNT; k++) {
 		int zk;
 
-		if (!(m->keys & CONFIG_KEY_BIT(k)))
+		if (config_keys[k].opt != OPT_MEMORY || !(m->keys & CONFIG_KEY_BIT(k)))
 			continue;
 		zk = config_key_find(OPT_MEMORY_ZONE, config_key_name(k),
 				     strlen(config_key_name(k)));
@@ -769,6 +773,204 @@ static int check_disks(struct vctx *v, char ids[][CONFIG_ID_LEN], uint64_t *size
 	return 0;
 }
 
+#define NKEY(k)		       config_key_name(KEY_NET_##k)
+#define nhas(n, k)	       ((n)->keys & CONFIG_KEY_BIT(KEY_NET_##k))
+#define NET_DEFAULT_QUEUE_SIZE 256
+#define NET_MAX_QUEUE_SIZE     1024
+#define NET_MIN_MTU	       68
+#define NET_MAX_MTU	       65535
+#define NET_IFNAME_MAX	       15 /* IFNAMSIZ - 1 */
+
+/* "aa:bb:cc:dd:ee:ff" (hex, either case) into mac; 0 or -EINVAL. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (unsigned int i = 0; i < 6; i++) {
+		if (s[i * 3 + 2] != (i < 5 ? ':' : 0) || !isxdigit((unsigned char)s[i * 3]) ||
+		    !isxdigit((unsigned char)s[i * 3 + 1]))
+			return -EINVAL;
+		mac[i] = b[i];
+	}
+	return 0;
+}
+
+/* A dotted-quad IPv4 address into *addr (network order); 0 or -EINVAL. */
+static int parse_ipv4(const char *s, uint32_t *addr)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*addr = a.s_addr;
+	return 0;
+}
+
+/* A netmask is ones then zeros. */
+static bool mask_ok(uint32_t be)
+{
+	uint32_t m = ntohl(be);
+
+	return m && !(~m & (~m + 1));
+}
+
+/* The effective id of --net i. */
+static void net_id(const struct mv_config *cfg, unsigned int i, char *id)
+{
+	if (nhas(&cfg->nets[i], ID))
+		snprintf(id, CONFIG_ID_LEN, "%s", cfg->nets[i].id);
+	else
+		snprintf(id, CONFIG_ID_LEN, "net%u", i);
+}
+
+/* One --net value. ids: every other device's id seen so far (n of them). */
+static int check_net_one(struct vctx *v, unsigned int i, char ids[][CONFIG_ID_LEN], unsigned int n)
+{
+	const struct net_config *c = &v->cfg->nets[i];
+	char label[CONFIG_ID_LEN + 32], id[CONFIG_ID_LEN];
+	uint8_t mac[6];
+	uint32_t a;
+
+	net_id(v->cfg, i, id);
+	snprintf(label, sizeof(label), "%s %s=%.*s", config_opt_name(OPT_NET), NKEY(ID),
+		 CONFIG_ID_LEN, id);
+#define neterr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
+	if (c->vhost_user)
+		return neterr("%s=on: vhost-user network devices are not supported yet "
+			      "(not implemented)",
+			      NKEY(VHOST_USER));
+	if (nhas(c, SOCKET))
+		return neterr("%s= is for %s=on, which is not supported yet", NKEY(SOCKET),
+			      NKEY(VHOST_USER));
+	if (nhas(c, FD) && nhas(c, TAP))
+		return neterr("%s= and %s= both name the tap: give one", NKEY(FD), NKEY(TAP));
+	if (nhas(c, FD) && (nhas(c, IP) || nhas(c, MASK) || nhas(c, HOST_MAC) || nhas(c, MTU)))
+		return neterr("%s=%u is a tap opened by the caller, who sets it up: %s=, %s=, %s= "
+			      "and %s= are not applied to it",
+			      NKEY(FD), c->fd, NKEY(IP), NKEY(MASK), NKEY(HOST_MAC), NKEY(MTU));
+	if (nhas(c, FD) && c->fd <= 2)
+		return neterr("%s=%u: not a tap (0-2 are stdin, stdout, stderr)", NKEY(FD), c->fd);
+	if (nhas(c, TAP) && (!c->tap[0] || strlen(c->tap) > NET_IFNAME_MAX || strchr(c->tap, '/') ||
+			     strchr(c->tap, ' ') || !strcmp(c->tap, ".") || !strcmp(c->tap, "..")))
+		return neterr("%s=%s: not an interface name (1 to %u characters, no '/' or blank)",
+			      NKEY(TAP), c->tap, NET_IFNAME_MAX);
+	if (nhas(c, IP) && (parse_ipv4(c->ip, &a) || !a))
+		return neterr("%s=%s: not an IPv4 address (e.g. 192.168.249.1)", NKEY(IP), c->ip);
+	if (nhas(c, MASK) && !nhas(c, IP))
+		return neterr("%s= needs %s=", NKEY(MASK), NKEY(IP));
+	if (nhas(c, MASK) && (parse_ipv4(c->mask, &a) || !mask_ok(a)))
+		return neterr("%s=%s: not a netmask (e.g. 255.255.255.0)", NKEY(MASK), c->mask);
+	if (nhas(c, MAC) && parse_mac(c->mac, mac))
+		return neterr("%s=%s: not a MAC address (e.g. 52:54:00:12:34:56)", NKEY(MAC),
+			      c->mac);
+	if (nhas(c, MAC) && (mac[0] & 1))
+		return neterr("%s=%s: a multicast address (the first byte is odd)", NKEY(MAC),
+			      c->mac);
+	if (nhas(c, MAC) && !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return neterr("%s=%s: the zero address", NKEY(MAC), c->mac);
+	if (nhas(c, HOST_MAC) && (parse_mac(c->host_mac, mac) || (mac[0] & 1)))
+		return neterr("%s=%s: not a unicast MAC address (e.g. 52:54:00:12:34:57)",
+			      NKEY(HOST_MAC), c->host_mac);
+	if (nhas(c, MTU) && (c->mtu < NET_MIN_MTU || c->mtu > NET_MAX_MTU))
+		return neterr("%s=%u: must be %u to %u", NKEY(MTU), c->mtu, NET_MIN_MTU,
+			      NET_MAX_MTU);
+	if (nhas(c, NUM_QUEUES) && c->num_queues != 2)
+		return neterr("%s=%u: only 2 (one receive and one transmit queue) is supported",
+			      NKEY(NUM_QUEUES), c->num_queues);
+	if (nhas(c, QUEUE_SIZE) &&
+	    (c->queue_size < 2 || c->queue_size > NET_MAX_QUEUE_SIZE || !is_pow2(c->queue_size)))
+		return neterr("%s=%u: must be a power of two from 2 to %u", NKEY(QUEUE_SIZE),
+			      c->queue_size, NET_MAX_QUEUE_SIZE);
+	for (unsigned int j = 0; j < n; j++)
+		if (!strcmp(ids[j], id))
+			return neterr("%s is also the id of another device or memory zone",
+				      NKEY(ID));
+	for (unsigned int j = 0; j < i; j++) {
+		const struct net_config *o = &v->cfg->nets[j];
+
+		if (!strcmp(ids[n + j], id))
+			return neterr("used by two devices");
+		if (c->tap && o->tap && !strcmp(c->tap, o->tap))
+			return neterr("%s=%s: also the tap of %s %s", NKEY(TAP), c->tap,
+				      config_opt_name(OPT_NET), ids[n + j]);
+		if (nhas(c, FD) && nhas(o, FD) && c->fd == o->fd)
+			return neterr("%s=%u: also the fd of %s %s", NKEY(FD), c->fd,
+				      config_opt_name(OPT_NET), ids[n + j]);
+	}
+#undef neterr
+	return 0;
+}
+
+/* Every --net: ids unique among all devices and zones, a PCI slot for each. */
+static int check_nets(struct vctx *v, char disk_ids[][CONFIG_ID_LEN],
+		      char pmem_ids[][CONFIG_ID_LEN])
+{
+	char ids[CONFIG_MAX_ZONES + CONFIG_MAX_PMEM + CONFIG_MAX_DISKS + 1 + CONFIG_MAX_NETS]
+		[CONFIG_ID_LEN];
+	unsigned int n = 0, devs = (v->cfg->rng ? 1 : 0) + (v->cfg->balloon.given ? 1 : 0);
+	int r;
+
+	for (unsigned int i = 0; i < v->nr_zones; i++) {
+		snprintf(ids[n++], CONFIG_ID_LEN, "%.*s", CONFIG_ID_LEN - 1, v->zones[i].id);
+		devs += v->zones[i].hotplug_size ? 1 : 0;
+	}
+	for (unsigned int i = 0; i < v->cfg->nr_pmem; i++) {
+		snprintf(ids[n++], CONFIG_ID_LEN, "%.*s", CONFIG_ID_LEN - 1, pmem_ids[i]);
+		devs += v->cfg->pmem[i].model == PMEM_VIRTIO;
+	}
+	for (unsigned int i = 0; i < v->cfg->nr_disks; i++)
+		snprintf(ids[n++], CONFIG_ID_LEN, "%.*s", CONFIG_ID_LEN - 1, disk_ids[i]);
+	devs += v->cfg->nr_disks;
+	if (v->cfg->balloon.given)
+		snprintf(ids[n++], CONFIG_ID_LEN, "%.*s", CONFIG_ID_LEN - 1, v->cfg->balloon.id);
+	for (unsigned int i = 0; i < v->cfg->nr_nets; i++) {
+		r = check_net_one(v, i, ids, n);
+		if (r)
+			return r;
+		net_id(v->cfg, i, ids[n + i]);
+	}
+	if (v->cfg->nr_nets && devs + v->cfg->nr_nets > PCI_DEV_SLOTS)
+		return config_errf(v->err, v->errlen,
+				   "%s: %u network devices do not fit on PCI bus 0 (%u device "
+				   "slots, %u taken by the other virtio devices)",
+				   config_opt_name(OPT_NET), v->cfg->nr_nets, PCI_DEV_SLOTS, devs);
+	return 0;
+}
+
+/* After validation: ids, defaults, the parsed addresses, a random MAC where none was given. */
+static void commit_nets(struct mv_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		struct net_config *c = &cfg->nets[i];
+
+		char id[CONFIG_ID_LEN];
+
+		net_id(cfg, i, id);
+		memcpy(c->id, id, sizeof(id));
+		c->num_queues = 2;
+		if (!nhas(c, QUEUE_SIZE))
+			c->queue_size = NET_DEFAULT_QUEUE_SIZE;
+		if (!nhas(c, MAC) || parse_mac(c->mac, c->guest_mac)) {
+			if (getrandom(c->guest_mac, 6, 0) != 6)
+				for (unsigned int b = 0; b < 6; b++)
+					c->guest_mac[b] = rand();
+			/* Locally administered, unicast. */
+			c->guest_mac[0] = (c->guest_mac[0] & 0xFC) | 0x02;
+		}
+		if (nhas(c, HOST_MAC))
+			parse_mac(c->host_mac, c->tap_mac);
+		c->ip_addr = c->ip_mask = 0;
+		if (nhas(c, IP) && !parse_ipv4(c->ip, &c->ip_addr))
+			c->ip_mask = htonl(0xFFFFFF00);
+		if (nhas(c, MASK))
+			parse_ipv4(c->mask, &c->ip_mask);
+	}
+}
+
 static void commit(struct vctx *v, uint64_t dimm_area, unsigned int dimm_slots)
 {
 	struct mv_config *cfg = v->cfg;
@@ -841,6 +1043,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	if (!r)
 		r = check_disks(&v, disk_ids, disk_sizes, pmem_ids);
 	if (!r)
+		r = check_nets(&v, disk_ids, pmem_ids);
+	if (!r)
 		r = check_autoscale(&v);
 	if (r)
 		return r;
@@ -859,5 +1063,6 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 		if (!dhas(d, QUEUE_SIZE))
 			d->queue_size = DISK_DEFAULT_QUEUE_SIZE;
 	}
+	commit_nets(cfg);
 	return 0;
 }

@@ -106,7 +106,7 @@ case "$kind" in
 l2)
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 		virtio_pci virtio_mem virtio_balloon virtio-rng pvpanic-mmio button evdev \
-		virtio_pmem nfit nd_pmem crc32c_generic ext4 virtio_blk; do
+		virtio_pmem nfit nd_pmem crc32c_generic ext4 virtio_blk virtio_net; do
 		add_module "$m"
 	done
 	install -m 755 "$here/guest/rc.l2" "$root/etc/rc"
@@ -114,7 +114,7 @@ l2)
 	;;
 l1)
 	[ -f "$l2_kernel" ] && [ -f "$l2_initrd" ] || die "l1 needs --l2-kernel and --l2-initrd"
-	for m in irqbypass kvm ccp kvm-amd; do
+	for m in irqbypass kvm ccp kvm-amd tun; do
 		add_module "$m"
 	done
 	install -m 755 "$here/guest/rc.l1" "$root/etc/rc"

@@ -612,10 +612,30 @@ static void test_error_escapes_control_chars(void **state)
 	assert_string_equal(small, "abcde\\n");
 }
 
+/* Each option's keys are contiguous and fewer than 64: one bit each in its mask. */
+static void test_key_masks(void **state)
+{
+	for (unsigned int o = 0; o < OPT__COUNT; o++) {
+		int first = -1, last = -1;
+
+		for (int k = 0; k < KEY__COUNT; k++) {
+			if (config_keys[k].opt != (enum config_opt)o)
+				continue;
+			if (first < 0)
+				first = k;
+			assert_true(last < 0 || last == k - 1);
+			last = k;
+		}
+		if (first >= 0)
+			assert_true(last - first < 64);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_key_masks),
 	    cmocka_unit_test(test_format_size),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_simple_options_both_forms),

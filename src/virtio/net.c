@@ -1,0 +1,293 @@
+#include "virtio/net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define ETH_HDR 14
+
+static struct vnet *to_vnet(struct virtio_dev *d)
+{
+	return container_of(d, struct vnet, vdev);
+}
+
+void vnet_clean_hdr(uint8_t hdr[VNET_HDR_SIZE], bool rx)
+{
+	memset(hdr, 0, VNET_HDR_SIZE);
+	if (rx)
+		le_put(hdr + 10, 1, 2); /* num_buffers: the frame is in one chain */
+}
+
+static void vnet_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
+{
+	struct vnet *n = to_vnet(d);
+	uint8_t cfg[VNET_CONFIG_SIZE] = {0};
+
+	memcpy(cfg, n->mac, 6);
+	le_put(cfg + 6, VNET_S_LINK_UP, 2);
+	le_put(cfg + 8, 1, 2); /* max_virtqueue_pairs (MQ is not offered) */
+	le_put(cfg + 10, n->mtu, 2);
+	memcpy(data, cfg + off, len);
+}
+
+/* Lock held: may a frame go into guest memory now? */
+static bool vnet_rx_ok(const struct vnet *n)
+{
+	const struct virtio_dev *d = &n->vdev;
+
+	return !d->paused && !d->dma_off && (d->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(d->status & VIRTIO_STATUS_NEEDS_RESET) && d->vqs[VNET_RXQ].enabled &&
+	       !d->vqs[VNET_RXQ].broken;
+}
+
+/* Lock held: watch the fd for input, or stop watching it. */
+static void vnet_arm(struct vnet *n, bool on)
+{
+	int ret;
+
+	if (n->rx_armed == on)
+		return;
+	n->rx_armed = on;
+	ret = n->watched ? loop_mod(n->loop, &n->rx_w, on ? EPOLLIN : 0) : 0;
+	if (ret)
+		mv_warn("virtio-net: %s the tap's watch: %s", on ? "starting" : "stopping",
+			strerror(-ret));
+}
+
+/* Lock held: one frame from the fd into rx_buf; 1 read, 0 nothing there, -errno. */
+static int vnet_read_frame(struct vnet *n)
+{
+	for (;;) {
+		ssize_t r = read(n->rx_w.fd, n->rx_buf, VNET_BOUNCE);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (r < VNET_HDR_SIZE + ETH_HDR) {
+			n->st.rx_dropped++; /* a runt: no frame behind its header */
+			continue;
+		}
+		n->rx_len = r;
+		return 1;
+	}
+}
+
+/* Lock held: up to VNET_RX_BUDGET frames into the receive queue. */
+static void vnet_rx_locked(struct vnet *n)
+{
+	struct virtq *q = &n->vdev.vqs[VNET_RXQ];
+	struct virtq_chain c;
+	bool used = false;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < VNET_RX_BUDGET; i++) {
+		if (!vnet_rx_ok(n)) {
+			vnet_arm(n, false);
+			break;
+		}
+		if (!n->rx_len) {
+			ret = vnet_read_frame(n);
+			if (ret <= 0) {
+				if (ret < 0)
+					mv_warn("virtio-net: reading the tap: %s", strerror(-ret));
+				/* Nothing there: wait for the next frame (an error: for a kick). */
+				vnet_arm(n, ret == 0);
+				break;
+			}
+		}
+		ret = virtq_pop(q, &c);
+		if (ret < 0 || q->broken) {
+			virtio_dev_set_needs_reset(&n->vdev);
+			vnet_arm(n, false);
+			break;
+		}
+		if (ret == 0) {
+			/* The budget of this wakeup spent: on at the next; no buffer: at a kick. */
+			vnet_arm(n, q->more);
+			break;
+		}
+		if (c.in_len < n->rx_len) {
+			/* A frame larger than the driver's buffer: dropped, the buffer returned. */
+			n->st.rx_dropped++;
+			n->rx_len = 0;
+		} else {
+			vnet_clean_hdr(n->rx_buf, true);
+			if (virtq_chain_write(q, &c, 0, n->rx_buf, n->rx_len)) {
+				virtio_dev_set_needs_reset(&n->vdev);
+				vnet_arm(n, false);
+				break;
+			}
+			n->st.rx_packets++;
+			n->st.rx_bytes += n->rx_len - VNET_HDR_SIZE;
+		}
+		if (virtq_push(q, c.head, n->rx_len)) {
+			virtio_dev_set_needs_reset(&n->vdev);
+			break;
+		}
+		n->rx_len = 0;
+		used = true;
+	}
+	if (used)
+		virtio_dev_notify_used(&n->vdev, VNET_RXQ);
+}
+
+/* Lock held: one transmit chain's frame to the fd; false when the guest memory is gone. */
+static bool vnet_tx_one(struct vnet *n, struct virtq *q, const struct virtq_chain *c)
+{
+	ssize_t w;
+
+	if (c->out_len < VNET_HDR_SIZE + ETH_HDR || c->out_len > VNET_BOUNCE || c->in_len) {
+		n->st.tx_errors++;
+		return true;
+	}
+	if (virtq_chain_read(q, c, 0, n->tx_buf, c->out_len))
+		return false;
+	vnet_clean_hdr(n->tx_buf, false);
+	do
+		w = write(n->rx_w.fd, n->tx_buf, c->out_len);
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)c->out_len) {
+		n->st.tx_packets++;
+		n->st.tx_bytes += c->out_len - VNET_HDR_SIZE;
+	} else {
+		n->st.tx_dropped++; /* the host's queue is full, or the tap is down */
+	}
+	return true;
+}
+
+static void vnet_queue_notify(struct virtio_dev *d, unsigned int qi)
+{
+	struct vnet *n = to_vnet(d);
+	struct virtq *q = &d->vqs[qi];
+	struct virtq_chain c;
+	bool used = false;
+	int ret;
+
+	if (qi == VNET_RXQ) {
+		vnet_rx_locked(n); /* buffers added: a kept frame, then the fd */
+		return;
+	}
+	while ((ret = virtq_pop(q, &c)) == 1) {
+		if (!vnet_tx_one(n, q, &c)) {
+			virtio_dev_set_needs_reset(d);
+			break;
+		}
+		if (virtq_push(q, c.head, 0))
+			break;
+		used = true;
+	}
+	if (ret < 0 || q->broken)
+		virtio_dev_set_needs_reset(d);
+	if (used)
+		virtio_dev_notify_used(d, qi);
+}
+
+static void vnet_reset(struct virtio_dev *d)
+{
+	struct vnet *n = to_vnet(d);
+
+	if (n->rx_len)
+		n->st.rx_dropped++;
+	n->rx_len = 0;
+	vnet_arm(n, false); /* until the driver's first receive notification */
+}
+
+static void vnet_rx_cb(struct loop_watch *w, uint32_t events)
+{
+	struct vnet *n = container_of(w, struct vnet, rx_w);
+
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		/* The fd is gone for good (reported whatever the mask): stop watching it. */
+		mv_warn("virtio-net: the tap hung up; the guest receives nothing more");
+		loop_del(n->loop, &n->rx_w);
+		n->watched = false;
+		return;
+	}
+	vnet_rx(n);
+}
+
+void vnet_rx(struct vnet *n)
+{
+	pthread_mutex_lock(&n->vdev.lock);
+	virtq_budget_reset(&n->vdev.vqs[VNET_RXQ]);
+	vnet_rx_locked(n);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+void vnet_set_paused(struct vnet *n, bool paused)
+{
+	pthread_mutex_lock(&n->vdev.lock);
+	if (paused)
+		vnet_arm(n, false);
+	else
+		vnet_rx_locked(n);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+int vnet_init(struct vnet *n, const struct vnet_params *prm, struct gmem *mem, struct loop *loop)
+{
+	uint64_t f = 1ULL << VNET_F_MAC | 1ULL << VNET_F_STATUS;
+	int ret;
+
+	if (!is_pow2(prm->queue_size) || prm->queue_size > VNET_MAX_QUEUE_SIZE || prm->fd < 0 ||
+	    (prm->mtu && (prm->mtu < VNET_MIN_MTU || prm->mtu > VNET_MAX_MTU)))
+		return -EINVAL;
+	memset(n, 0, sizeof(*n));
+	n->ops = (struct virtio_dev_ops){
+	    .device_id = VIRTIO_ID_NET,
+	    .num_queues = 2,
+	    .queue_max_size = prm->queue_size,
+	    .config_size = VNET_CONFIG_SIZE,
+	    .config_read = vnet_config_read,
+	    .queue_notify = vnet_queue_notify,
+	    .reset = vnet_reset,
+	};
+	n->loop = loop;
+	memcpy(n->mac, prm->mac, 6);
+	n->mtu = prm->mtu;
+	if (prm->mtu)
+		f |= 1ULL << VNET_F_MTU;
+	n->rx_w.fd = prm->fd;
+	n->rx_w.cb = vnet_rx_cb;
+	n->rx_buf = malloc(VNET_BOUNCE);
+	n->tx_buf = malloc(VNET_BOUNCE);
+	if (!n->rx_buf || !n->tx_buf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = virtio_dev_init(&n->vdev, &n->ops, mem, f);
+	if (ret)
+		goto fail;
+	if (loop) {
+		ret = loop_add(loop, &n->rx_w, 0);
+		if (ret) {
+			virtio_dev_destroy(&n->vdev);
+			goto fail;
+		}
+		n->watched = true;
+	}
+	return 0;
+fail:
+	free(n->rx_buf);
+	free(n->tx_buf);
+	n->rx_buf = n->tx_buf = NULL;
+	return ret;
+}
+
+void vnet_destroy(struct vnet *n)
+{
+	if (n->watched)
+		loop_del(n->loop, &n->rx_w);
+	n->watched = false;
+	virtio_dev_destroy(&n->vdev);
+	free(n->rx_buf);
+	free(n->tx_buf);
+	n->rx_buf = n->tx_buf = NULL;
+}

@@ -1,0 +1,426 @@
+/*
+ * Unit tests for virtio/net over a SOCK_SEQPACKET socket standing in for
+ * the tap (one read, one frame): config and features, frames both ways
+ * with their headers cleaned, frames kept while the driver has no buffer
+ * and delivered at its kick, a frame too large for its buffer dropped, a
+ * reset dropping the kept frame, a paused device receiving nothing until
+ * it resumes, and hostile chains (too short, writable, outside memory).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "virtio/net.h"
+#include "virtio/net_save.h"
+#include "virtio/pci.h"
+#include "virtio_test.h"
+
+#define MEM_GPA	 0x100000ULL
+#define MEM_SIZE 0x100000ULL
+#define BUF	 (MEM_GPA + 0x40000)
+#define QSIZE	 16
+
+struct rig {
+	struct fake_gmem fm;
+	struct fake_pci fp;
+	struct vnet n;
+	struct virtio_pci vp;
+	struct vqd d[2];
+	int host; /* the "tap" side */
+};
+
+static const uint8_t MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+#define FEATURES (VDRV_VERSION_1 | 1ULL << VNET_F_MAC | 1ULL << VNET_F_STATUS)
+
+static void rig_up(struct rig *g, unsigned int mtu)
+{
+	struct vnet_params prm = {.mtu = mtu, .queue_size = QSIZE};
+	struct vdrv_queue qs[2];
+	int sv[2];
+
+	mv_log_set_quiet(true);
+	memcpy(prm.mac, MAC, 6);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	prm.fd = sv[0];
+	g->host = sv[1];
+	fake_gmem_init(&g->fm, MEM_GPA, MEM_SIZE);
+	fake_pci_init(&g->fp);
+	assert_int_equal(vnet_init(&g->n, &prm, &g->fm.map, NULL), 0);
+	assert_int_equal(virtio_pci_init(&g->vp, &g->n.vdev, &g->fp.h, NULL, "net0"), 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		vqd_init(&g->d[i], &g->fm, MEM_GPA + i * 0x8000, QSIZE);
+		qs[i] = vdrv_queue_of(&g->d[i], i);
+	}
+	assert_int_equal(vdrv_bring_up(&g->fp, &g->vp, FEATURES, qs, 2), 0xF);
+}
+
+static void rig_down(struct rig *g)
+{
+	int fd = g->n.rx_w.fd;
+
+	virtio_pci_destroy(&g->vp);
+	vnet_destroy(&g->n);
+	close(fd);
+	close(g->host);
+	fake_pci_free(&g->fp);
+	fake_gmem_free(&g->fm);
+}
+
+static uint8_t *gp(struct rig *g, uint64_t gpa)
+{
+	return g->fm.buf + (gpa - MEM_GPA);
+}
+
+static void kick(struct rig *g, unsigned int q)
+{
+	vdrv_wr(&g->fp, &g->vp, VIRTIO_PCI_NOTIFY_OFF + 4 * q, 2, q);
+}
+
+static uint8_t dev_status(struct rig *g)
+{
+	return vdrv_rd(&g->fp, &g->vp, VIRTIO_PCI_STATUS, 1);
+}
+
+/* A frame of len bytes (header included) from the host, its header garbage. */
+static void host_send(struct rig *g, size_t len, uint8_t seed)
+{
+	uint8_t f[2048];
+
+	assert_true(len <= sizeof(f));
+	for (size_t i = 0; i < len; i++)
+		f[i] = seed + i;
+	memset(f, 0xAB, VNET_HDR_SIZE);
+	assert_int_equal(write(g->host, f, len), (ssize_t)len);
+}
+
+static void expect_used(struct rig *g, unsigned int q, uint16_t head, uint32_t len)
+{
+	uint32_t id, l;
+
+	assert_int_equal(vqd_get_used(&g->d[q], &id, &l), 1);
+	assert_int_equal(id, head);
+	assert_int_equal(l, len);
+}
+
+/* A received frame at gpa: header cleaned (num_buffers 1), the frame as sent. */
+static void expect_frame(struct rig *g, uint64_t gpa, size_t len, uint8_t seed)
+{
+	uint8_t hdr[VNET_HDR_SIZE] = {0};
+
+	hdr[10] = 1;
+	assert_memory_equal(gp(g, gpa), hdr, VNET_HDR_SIZE);
+	for (size_t i = VNET_HDR_SIZE; i < len; i++)
+		assert_int_equal(*gp(g, gpa + i), (uint8_t)(seed + i));
+}
+
+static uint16_t rx_buffer(struct rig *g, uint64_t gpa, uint32_t len)
+{
+	return vqd_add(&g->d[VNET_RXQ], (struct vqd_buf[]){{gpa, len, true}}, 1);
+}
+
+static void test_config(void **state)
+{
+	struct rig g;
+	struct vnet n;
+	struct fake_gmem fm;
+	struct vnet_params p = {.queue_size = 12, .fd = 0};
+
+	rig_up(&g, 0);
+	assert_int_equal(pci_cfg_read(&g.fp.h, g.vp.pci.slot, 0, 2, 2), 0x1040 + VIRTIO_ID_NET);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(vdrv_rd(&g.fp, &g.vp, VIRTIO_PCI_DEVICE_OFF + i, 1), MAC[i]);
+	assert_int_equal(vdrv_rd(&g.fp, &g.vp, VIRTIO_PCI_DEVICE_OFF + 6, 2), VNET_S_LINK_UP);
+	assert_false(g.n.vdev.host_features >> VNET_F_MTU & 1);
+	assert_false(g.n.vdev.host_features & 1); /* no checksum offload */
+	rig_down(&g);
+	rig_up(&g, 9000);
+	assert_true(g.n.vdev.host_features >> VNET_F_MTU & 1);
+	assert_int_equal(vdrv_rd(&g.fp, &g.vp, VIRTIO_PCI_DEVICE_OFF + 10, 2), 9000);
+	rig_down(&g);
+	/* Bad parameters. */
+	fake_gmem_init(&fm, MEM_GPA, MEM_SIZE);
+	assert_int_equal(vnet_init(&n, &p, &fm.map, NULL), -EINVAL);
+	p.queue_size = 16;
+	p.mtu = 67;
+	assert_int_equal(vnet_init(&n, &p, &fm.map, NULL), -EINVAL);
+	p.mtu = 0;
+	p.fd = -1;
+	assert_int_equal(vnet_init(&n, &p, &fm.map, NULL), -EINVAL);
+	fake_gmem_free(&fm);
+}
+
+static void test_clean_hdr(void **state)
+{
+	uint8_t h[VNET_HDR_SIZE];
+
+	memset(h, 0xFF, sizeof(h));
+	vnet_clean_hdr(h, false);
+	for (unsigned int i = 0; i < VNET_HDR_SIZE; i++)
+		assert_int_equal(h[i], 0);
+	memset(h, 0xFF, sizeof(h));
+	vnet_clean_hdr(h, true);
+	assert_int_equal(h[0], 0); /* flags */
+	assert_int_equal(h[1], 0); /* gso_type */
+	assert_int_equal(h[10] | h[11] << 8, 1);
+}
+
+/* A frame over two descriptors reaches the host whole, its header cleaned. */
+static void test_tx(void **state)
+{
+	struct rig g;
+	uint8_t got[256];
+	uint16_t h;
+
+	rig_up(&g, 0);
+	memset(gp(&g, BUF), 0x77, VNET_HDR_SIZE); /* a guest asking for offloads */
+	for (unsigned int i = 0; i < 60; i++)
+		*gp(&g, BUF + 0x100 + i) = i;
+	h = vqd_add(&g.d[VNET_TXQ],
+		    (struct vqd_buf[]){{BUF, VNET_HDR_SIZE, false}, {BUF + 0x100, 60, false}}, 2);
+	kick(&g, VNET_TXQ);
+	expect_used(&g, VNET_TXQ, h, 0);
+	assert_int_equal(read(g.host, got, sizeof(got)), VNET_HDR_SIZE + 60);
+	for (unsigned int i = 0; i < VNET_HDR_SIZE; i++)
+		assert_int_equal(got[i], 0);
+	for (unsigned int i = 0; i < 60; i++)
+		assert_int_equal(got[VNET_HDR_SIZE + i], i);
+	assert_int_equal(g.n.st.tx_packets, 1);
+	assert_int_equal(g.n.st.tx_bytes, 60);
+	rig_down(&g);
+}
+
+/* Chains that are no frame are returned and counted; the device goes on. */
+static void test_tx_malformed(void **state)
+{
+	struct rig g;
+	uint8_t got[256];
+	uint16_t h1, h2, h3;
+
+	rig_up(&g, 0);
+	h1 = vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{BUF, 20, false}}, 1);
+	h2 = vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{BUF, 100, false}, {BUF + 0x100, 10, true}},
+		     2);
+	h3 = vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{BUF, 100, false}}, 1);
+	kick(&g, VNET_TXQ);
+	expect_used(&g, VNET_TXQ, h1, 0);
+	expect_used(&g, VNET_TXQ, h2, 0);
+	expect_used(&g, VNET_TXQ, h3, 0);
+	assert_int_equal(g.n.st.tx_errors, 2);
+	assert_int_equal(g.n.st.tx_packets, 1);
+	assert_int_equal(read(g.host, got, sizeof(got)), 100);
+	assert_int_equal(read(g.host, got, sizeof(got)), -1);
+	assert_false(dev_status(&g) & VIRTIO_STATUS_NEEDS_RESET);
+	rig_down(&g);
+}
+
+static void test_rx(void **state)
+{
+	struct rig g;
+	uint16_t h;
+
+	rig_up(&g, 0);
+	h = rx_buffer(&g, BUF, 1526);
+	kick(&g, VNET_RXQ); /* nothing there yet: the device starts watching */
+	assert_true(g.n.rx_armed);
+	assert_int_equal(vqd_used_idx(&g.d[VNET_RXQ]), 0);
+	host_send(&g, 100, 3);
+	vnet_rx(&g.n);
+	expect_used(&g, VNET_RXQ, h, 100);
+	expect_frame(&g, BUF, 100, 3);
+	assert_int_equal(g.n.st.rx_packets, 1);
+	assert_int_equal(g.n.st.rx_bytes, 100 - VNET_HDR_SIZE);
+	rig_down(&g);
+}
+
+/* Frames wait (in the socket, one in the device) until the driver gives buffers. */
+static void test_rx_waits_for_buffers(void **state)
+{
+	struct rig g;
+	uint16_t h1, h2, h3;
+
+	rig_up(&g, 0);
+	host_send(&g, 80, 1);
+	host_send(&g, 90, 2);
+	host_send(&g, 70, 3);
+	h1 = rx_buffer(&g, BUF, 1526);
+	kick(&g, VNET_RXQ);
+	expect_used(&g, VNET_RXQ, h1, 80);
+	/* The second frame is kept; the fd is no longer watched. */
+	assert_int_equal(g.n.rx_len, 90);
+	assert_false(g.n.rx_armed);
+	vnet_rx(&g.n);
+	assert_int_equal(vqd_used_idx(&g.d[VNET_RXQ]), 1);
+	h2 = rx_buffer(&g, BUF + 0x1000, 1526);
+	h3 = rx_buffer(&g, BUF + 0x2000, 1526);
+	kick(&g, VNET_RXQ);
+	expect_used(&g, VNET_RXQ, h2, 90);
+	expect_used(&g, VNET_RXQ, h3, 70);
+	expect_frame(&g, BUF, 80, 1);
+	expect_frame(&g, BUF + 0x1000, 90, 2);
+	expect_frame(&g, BUF + 0x2000, 70, 3);
+	assert_int_equal(g.n.st.rx_packets, 3);
+	assert_true(g.n.rx_armed);
+	rig_down(&g);
+}
+
+/* A frame larger than its buffer is dropped, the buffer returned empty. */
+static void test_rx_too_large(void **state)
+{
+	struct rig g;
+	uint16_t h1, h2;
+
+	rig_up(&g, 0);
+	host_send(&g, 200, 1);
+	host_send(&g, 60, 2);
+	h1 = rx_buffer(&g, BUF, 100);
+	h2 = rx_buffer(&g, BUF + 0x1000, 100);
+	kick(&g, VNET_RXQ);
+	expect_used(&g, VNET_RXQ, h1, 0);
+	expect_used(&g, VNET_RXQ, h2, 60);
+	expect_frame(&g, BUF + 0x1000, 60, 2);
+	assert_int_equal(g.n.st.rx_dropped, 1);
+	rig_down(&g);
+}
+
+/* A reset drops the kept frame; a paused device receives nothing until cont. */
+static void test_rx_reset_and_pause(void **state)
+{
+	struct rig g;
+	struct vdrv_queue qs[2];
+	uint16_t h;
+
+	rig_up(&g, 0);
+	host_send(&g, 80, 1);
+	vnet_rx(&g.n); /* no buffer: kept */
+	assert_int_equal(g.n.rx_len, 80);
+	vdrv_reset(&g.fp, &g.vp);
+	assert_int_equal(g.n.rx_len, 0);
+	assert_int_equal(g.n.st.rx_dropped, 1);
+	for (unsigned int i = 0; i < 2; i++) {
+		vqd_init(&g.d[i], &g.fm, MEM_GPA + i * 0x8000, QSIZE);
+		qs[i] = vdrv_queue_of(&g.d[i], i);
+	}
+	assert_int_equal(vdrv_bring_up(&g.fp, &g.vp, FEATURES, qs, 2), 0xF);
+
+	virtio_pci_set_paused(&g.vp, true);
+	vnet_set_paused(&g.n, true);
+	h = rx_buffer(&g, BUF, 1526);
+	kick(&g, VNET_RXQ);
+	host_send(&g, 64, 9);
+	vnet_rx(&g.n);
+	assert_int_equal(vqd_used_idx(&g.d[VNET_RXQ]), 0);
+	assert_false(g.n.rx_armed);
+	virtio_pci_set_paused(&g.vp, false);
+	vnet_set_paused(&g.n, false);
+	expect_used(&g, VNET_RXQ, h, 64);
+	expect_frame(&g, BUF, 64, 9);
+	rig_down(&g);
+}
+
+/* A receive buffer outside guest memory breaks the queue, not the VMM. */
+static void test_rx_hostile_buffer(void **state)
+{
+	struct rig g;
+	uint8_t got[64];
+
+	rig_up(&g, 0);
+	rx_buffer(&g, MEM_GPA + MEM_SIZE - 16, 4096);
+	host_send(&g, 100, 1);
+	kick(&g, VNET_RXQ);
+	assert_true(dev_status(&g) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(vqd_used_idx(&g.d[VNET_RXQ]), 0);
+	vnet_rx(&g.n); /* nothing more happens, nothing is read */
+	assert_false(g.n.rx_armed);
+	/* Transmit too: a chain past the end of memory. */
+	vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{MEM_GPA + MEM_SIZE - 8, 100, false}}, 1);
+	kick(&g, VNET_TXQ);
+	assert_int_equal(read(g.host, got, sizeof(got)), -1);
+	rig_down(&g);
+}
+
+static void expect_refused(struct rig *h, struct mv_state_section *sec, const char *what)
+{
+	char err[256] = "";
+
+	assert_int_equal(vnet_load(&h->n, "net0", sec, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "virtio-net.net0"));
+	if (what)
+		assert_non_null(strstr(err, what));
+	assert_memory_equal(h->n.mac, MAC, 6);
+	assert_int_equal(h->n.st.tx_packets, 0);
+}
+
+/*
+ * The MAC address and counters travel; the restored device gives the
+ * guest the saved MAC whatever its own was. Another MTU, a multicast
+ * address and every truncation are refused with the device unchanged.
+ */
+static void test_save_load(void **state)
+{
+	static const uint8_t other[6] = {0x52, 0x54, 0x00, 0xAA, 0xBB, 0xCC};
+	struct rig g, h;
+	struct mv_state_writer w;
+	struct mv_state_section sec;
+	char err[256];
+	uint8_t *pl;
+	size_t len;
+
+	rig_up(&g, 0);
+	memcpy(g.n.mac, other, 6);
+	vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{BUF, 100, false}}, 1);
+	kick(&g, VNET_TXQ);
+	mv_sw_init(&w);
+	vnet_save(&g.n, "net0", &w);
+	assert_int_equal(mv_sw_error(&w), 0);
+	assert_int_equal(mv_state_find(w.buf, w.len, "virtio-net.net0", &sec, err, sizeof(err)), 0);
+	rig_down(&g);
+	pl = (uint8_t *)sec.payload.p;
+	len = sec.payload.len;
+	assert_int_equal(len, 6 + 2 + 7 * 8);
+
+	rig_up(&h, 0);
+	for (size_t i = 0; i < len; i++) {
+		sec.payload.len = i;
+		expect_refused(&h, &sec, NULL);
+	}
+	sec.payload.len = len;
+	le_put(pl + 6, 1500, 2);
+	expect_refused(&h, &sec, "mtu");
+	le_put(pl + 6, 0, 2);
+	pl[0] |= 1;
+	expect_refused(&h, &sec, "multicast");
+	pl[0] &= ~1;
+	assert_int_equal(vnet_load(&h.n, "net0", &sec, err, sizeof(err)), 0);
+	assert_memory_equal(h.n.mac, other, 6);
+	assert_int_equal(h.n.st.tx_packets, 1);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(vdrv_rd(&h.fp, &h.vp, VIRTIO_PCI_DEVICE_OFF + i, 1), other[i]);
+	mv_sw_free(&w);
+	rig_down(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_clean_hdr),
+	    cmocka_unit_test(test_tx),
+	    cmocka_unit_test(test_tx_malformed),
+	    cmocka_unit_test(test_rx),
+	    cmocka_unit_test(test_rx_waits_for_buffers),
+	    cmocka_unit_test(test_rx_too_large),
+	    cmocka_unit_test(test_rx_reset_and_pause),
+	    cmocka_unit_test(test_rx_hostile_buffer),
+	    cmocka_unit_test(test_save_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
