@@ -270,6 +270,13 @@ int board_net_load(struct board *m, enum board_phase ph, const struct board_stre
 
 		if (ph == BOARD_PHASE_TRANSPORTS) {
 			ret = virtio_pci_find_load(&bn->pci, s->p, s->len, err, errlen);
+			/*
+			 * The driver's receive buffers came back with the rings, and no
+			 * kick will announce them: watch the tap now (a paused restore
+			 * stops it again until cont).
+			 */
+			if (!ret)
+				vnet_set_paused(&bn->dev, false);
 		} else if (ph == BOARD_PHASE_DEVICES) {
 			vnet_state_name(id, name, sizeof(name));
 			ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);

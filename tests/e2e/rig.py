@@ -853,10 +853,10 @@ class VM:
             self._fail(RigTimeout, "guest command %r did not finish within %ds" % (cmd, timeout))
         if rc == 125:
             self._fail(RigError, "VMM exited while running %r" % cmd)
-        reply = parse_reply(out, "__MV", cid)
+        # The VMM's lines out first: one may have landed inside the end marker.
+        reply = parse_reply(strip_vmm_lines(out), "__MV", cid)
         if rc != 0 or reply is None:
             self._fail(RigError, "guest command %r: no reply (%d)" % (cmd, rc))
-        reply = (reply[0], strip_vmm_lines(reply[1]))
         if check and reply[0] != 0:
             raise RigError("%s: guest command %r failed (%d):\n%s" % (self.name, cmd, reply[0], reply[1]))
         return reply

@@ -83,6 +83,9 @@ def test_rig_vmm_lines_left_out_of_guest_output():
     out = "Shmem:     memvisor: warning: something\n 5604 kB\n"
     assert rig.strip_vmm_lines(out) == "Shmem:      5604 kB\n"
     assert rig.strip_vmm_lines("0\n") == "0\n"
+    # Inside the end marker (seen in bench/autoscale.py): the reply is still found.
+    out = "__MV_BEGIN_7\nok\n__memvisor: autoscale: grow to 2412 MiB\nMV_END_7 0.\n"
+    assert rig.parse_reply(rig.strip_vmm_lines(out), "__MV", 7) == (0, "ok\n")
 
 
 def test_rig_l1_kvm_shadow_pages_its_guests(l1):
