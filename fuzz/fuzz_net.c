@@ -25,9 +25,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fz_bring_up(struct vnet *n, struct vqd *q, struct fake_gmem *fm)
+/* With the offloads (every other bring-up) or without. */
+static void fz_bring_up(struct vnet *n, struct vqd *q, struct fake_gmem *fm, bool offloads)
 {
-	vdev_bring_up_direct(&n->vdev, q, fm, MEM_GPA, 1ULL << 32 | 1ULL << VNET_F_MAC, 2, 16);
+	vdev_bring_up_direct(
+	    &n->vdev, q, fm, MEM_GPA,
+	    1ULL << 32 | 1ULL << VNET_F_MAC | (offloads ? VNET_OFFLOAD_FEATURES : 0), 2, 16);
+	n->features = n->vdev.driver_features;
 }
 
 /* An address in guest memory most of the time, near or past its end sometimes. */
@@ -40,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vnet n;
 	static uint8_t frame[VNET_BOUNCE + 64];
-	struct vnet_params p = {.queue_size = 16, .mac = {0x52, 0x54, 0, 1, 2, 3}};
+	struct vnet_params p = {
+	    .queue_size = 16, .mac = {0x52, 0x54, 0, 1, 2, 3}, .offloads = true};
 	struct fake_gmem fm;
 	struct vqd q[2];
 	int sv[2];
@@ -53,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vnet_init(&n, &p, &fm.map, NULL))
 		abort();
 	pthread_mutex_lock(&n.vdev.lock);
-	fz_bring_up(&n, q, &fm);
+	fz_bring_up(&n, q, &fm, size & 1);
 	pthread_mutex_unlock(&n.vdev.lock);
 	for (at = 0; at + 16 <= size; at += 16) {
 		const uint8_t *r = data + at;
@@ -64,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pthread_mutex_lock(&n.vdev.lock);
 		switch (op) {
 		case 0:
-			fz_bring_up(&n, q, &fm);
+			fz_bring_up(&n, q, &fm, r[1] & 1);
 			break;
 		case 1:
 			virtio_dev_set_paused(&n.vdev, !n.vdev.paused);
@@ -88,6 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t len = (r[1] & 0x80) ? le_get(r + 2, 2) : lens[r[1] % 8];
 
 			memset(frame, r[4], sizeof(frame));
+			frame[0] =
+			    r[5]; /* the header's flags and GSO type, as a hostile host sets them */
+			frame[1] = r[6];
 			if (write(sv[1], frame, MV_MIN(len, sizeof(frame))) < 0) {
 				/* full: fine, the device will drain it */
 			}

@@ -76,6 +76,7 @@ struct board_pmem {
 struct board_net {
 	int fd;
 	char ifname[16]; /* the tap's name, as the kernel gave it */
+	bool offloads;	 /* it takes checksum and TSO offloads (TUNSETOFFLOAD) */
 	struct vnet dev;
 	bool dev_up;
 	struct virtio_pci pci;

@@ -15,13 +15,20 @@
 #include "config/options.h"
 #include "lib/errbuf.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "virtio/net_save.h"
 #include "virtio/pci_save.h"
 
 #define TAP_FLAGS (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
 
-/* The tap's header size, no offloads, nonblocking; 0 or -errno with what failed in why. */
-static int tap_setup_fd(int fd, const char **why)
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
+
+/*
+ * The tap's header size, nonblocking, and whether it takes the checksum
+ * and TSO offloads (tried, then off until a driver accepts them); 0 or
+ * -errno with what failed in why.
+ */
+static int tap_setup_fd(int fd, bool *offloads, const char **why)
 {
 	int hdr = VNET_HDR_SIZE, fl;
 
@@ -29,6 +36,7 @@ static int tap_setup_fd(int fd, const char **why)
 		*why = "setting its vnet header size";
 		return -errno;
 	}
+	*offloads = !ioctl(fd, TUNSETOFFLOAD, TAP_OFFLOADS);
 	if (ioctl(fd, TUNSETOFFLOAD, 0)) {
 		*why = "turning its offloads off";
 		return -errno;
@@ -109,6 +117,17 @@ static int tap_configure(const struct net_config *c, const char *ifname, const c
 #undef IFR_RESET
 }
 
+/* Lock held (the device's): what the driver accepted, the tap may now send it. */
+static int tap_set_offloads(struct vnet *n, unsigned int off)
+{
+	struct board_net *bn = container_of(n, struct board_net, dev);
+	unsigned int f = (off & VNET_OFF_CSUM ? TUN_F_CSUM : 0) |
+			 (off & VNET_OFF_TSO4 ? TUN_F_TSO4 : 0) |
+			 (off & VNET_OFF_TSO6 ? TUN_F_TSO6 : 0);
+
+	return ioctl(bn->fd, TUNSETOFFLOAD, f) ? -errno : 0;
+}
+
 /* The tap of --net i into bn->fd and bn->ifname; 0 or -errno after one line naming it. */
 static int tap_open(struct board *m, unsigned int i, struct board_net *bn)
 {
@@ -134,7 +153,7 @@ static int tap_open(struct board *m, unsigned int i, struct board_net *bn)
 		}
 		bn->fd = c->fd;
 		snprintf(bn->ifname, sizeof(bn->ifname), "%s", ifr.ifr_name);
-		ret = tap_setup_fd(bn->fd, &why);
+		ret = tap_setup_fd(bn->fd, &bn->offloads, &why);
 		if (ret)
 			mv_err(OPT_NAME_NET " id=%s: fd=%u: %s: %s", c->id, c->fd, why,
 			       strerror(-ret));
@@ -150,7 +169,7 @@ static int tap_open(struct board *m, unsigned int i, struct board_net *bn)
 	}
 	if (!ret) {
 		snprintf(bn->ifname, sizeof(bn->ifname), "%s", ifr.ifr_name);
-		ret = tap_setup_fd(bn->fd, &why);
+		ret = tap_setup_fd(bn->fd, &bn->offloads, &why);
 	}
 	if (!ret)
 		ret = tap_configure(c, bn->ifname, &why);
@@ -182,6 +201,8 @@ static int net_create_one(struct board *m, unsigned int i)
 		return ret;
 	memcpy(prm.mac, c->guest_mac, 6);
 	prm.fd = bn->fd;
+	prm.offloads = bn->offloads;
+	prm.set_offloads = tap_set_offloads;
 	ret = vnet_init(&bn->dev, &prm, &m->vm.mem, &m->loop);
 	if (ret) {
 		mv_err(OPT_NAME_NET " id=%s: virtio-net: %s", c->id, strerror(-ret));
@@ -194,9 +215,9 @@ static int net_create_one(struct board *m, unsigned int i)
 		return ret;
 	}
 	bn->pci_up = true;
-	mv_info(OPT_NAME_NET " id=%s: tap %s, guest MAC %02x:%02x:%02x:%02x:%02x:%02x", c->id,
+	mv_info(OPT_NAME_NET " id=%s: tap %s, guest MAC %02x:%02x:%02x:%02x:%02x:%02x%s", c->id,
 		bn->ifname, c->guest_mac[0], c->guest_mac[1], c->guest_mac[2], c->guest_mac[3],
-		c->guest_mac[4], c->guest_mac[5]);
+		c->guest_mac[4], c->guest_mac[5], bn->offloads ? "" : ", no offloads");
 	return 0;
 }
 
@@ -275,8 +296,13 @@ int board_net_load(struct board *m, enum board_phase ph, const struct board_stre
 			 * kick will announce them: watch the tap now (a paused restore
 			 * stops it again until cont).
 			 */
-			if (!ret)
-				vnet_set_paused(&bn->dev, false);
+			if (!ret && vnet_restored(&bn->dev)) {
+				mv_errbuf(err, errlen,
+					  OPT_NAME_NET " id=%s: tap %s refuses the offloads the "
+						       "guest's driver had accepted",
+					  id, bn->ifname);
+				ret = -EIO;
+			}
 		} else if (ph == BOARD_PHASE_DEVICES) {
 			vnet_state_name(id, name, sizeof(name));
 			ret = mv_state_find(s->p, s->len, name, &sec, err, errlen);

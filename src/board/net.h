@@ -1,8 +1,9 @@
 /*
  * net: the board's --net devices, one device-table entry (board/devices.c)
  * for all of them. Each opens its tap (/dev/net/tun: IFF_TAP, IFF_NO_PI,
- * IFF_VNET_HDR with a 12-byte header, no offloads), named tap= or chosen
- * by the kernel (vmtap<N>), or takes the open tap fd= names; gives it
+ * IFF_VNET_HDR with a 12-byte header; TUNSETOFFLOAD as the driver
+ * accepts), named tap= or chosen by the kernel (vmtap<N>), or takes the
+ * open tap fd= names; gives it
  * ip=/mask=, host_mac= and mtu= when asked, brings it up, and puts a
  * virtio-net device on PCI bus 0 over it (virtio/net.h). In a snapshot
  * each has its device section (virtio/net_save.h) and its transport's; a

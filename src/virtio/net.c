@@ -16,11 +16,56 @@ static struct vnet *to_vnet(struct virtio_dev *d)
 	return container_of(d, struct vnet, vdev);
 }
 
-void vnet_clean_hdr(uint8_t hdr[VNET_HDR_SIZE], bool rx)
+int vnet_check_hdr(uint8_t hdr[VNET_HDR_SIZE], uint64_t features, bool rx)
 {
-	memset(hdr, 0, VNET_HDR_SIZE);
-	if (rx)
-		le_put(hdr + 10, 1, 2); /* num_buffers: the frame is in one chain */
+	bool csum = features >> (rx ? VNET_F_GUEST_CSUM : VNET_F_CSUM) & 1;
+	bool tso4 = features >> (rx ? VNET_F_GUEST_TSO4 : VNET_F_HOST_TSO4) & 1;
+	bool tso6 = features >> (rx ? VNET_F_GUEST_TSO6 : VNET_F_HOST_TSO6) & 1;
+	uint8_t flags = hdr[0], gso = hdr[1];
+
+	/* DATA_VALID means something toward the guest only, and only with GUEST_CSUM. */
+	flags &= VNET_HDR_F_NEEDS_CSUM | (rx && csum ? VNET_HDR_F_DATA_VALID : 0);
+	if ((flags & VNET_HDR_F_NEEDS_CSUM) && !csum)
+		return -EINVAL;
+	if (gso != VNET_GSO_NONE && !(gso == VNET_GSO_TCPV4 && tso4) &&
+	    !(gso == VNET_GSO_TCPV6 && tso6))
+		return -EINVAL;
+	hdr[0] = flags;
+	if (gso == VNET_GSO_NONE)
+		memset(hdr + 2, 0, 4); /* hdr_len, gso_size */
+	if (!(flags & VNET_HDR_F_NEEDS_CSUM))
+		memset(hdr + 6, 0, 4);	 /* csum_start, csum_offset */
+	le_put(hdr + 10, rx ? 1 : 0, 2); /* num_buffers: the frame is in one chain */
+	return 0;
+}
+
+/* The offloads the host side may hand a driver with these features. */
+static unsigned int vnet_offloads_of(uint64_t f)
+{
+	if (!(f >> VNET_F_GUEST_CSUM & 1))
+		return 0;
+	return VNET_OFF_CSUM | (f >> VNET_F_GUEST_TSO4 & 1 ? VNET_OFF_TSO4 : 0) |
+	       (f >> VNET_F_GUEST_TSO6 & 1 ? VNET_OFF_TSO6 : 0);
+}
+
+/* The spec's dependencies: segmentation needs its side's checksum offload. */
+static int vnet_features_ok(struct virtio_dev *d, uint64_t f)
+{
+	struct vnet *n = to_vnet(d);
+	int ret;
+
+	if (((f >> VNET_F_GUEST_TSO4 & 1) || (f >> VNET_F_GUEST_TSO6 & 1)) &&
+	    !(f >> VNET_F_GUEST_CSUM & 1))
+		return -EINVAL;
+	if (((f >> VNET_F_HOST_TSO4 & 1) || (f >> VNET_F_HOST_TSO6 & 1)) && !(f >> VNET_F_CSUM & 1))
+		return -EINVAL;
+	if (n->set_offloads) {
+		ret = n->set_offloads(n, vnet_offloads_of(f));
+		if (ret)
+			return ret;
+	}
+	n->features = f;
+	return 0;
 }
 
 static void vnet_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
@@ -117,8 +162,11 @@ static void vnet_rx_locked(struct vnet *n)
 			/* A frame larger than the driver's buffer: dropped, the buffer returned. */
 			n->st.rx_dropped++;
 			n->rx_len = 0;
+		} else if (vnet_check_hdr(n->rx_buf, n->features, true)) {
+			/* An offload the driver did not accept (the tap should not send it). */
+			n->st.rx_dropped++;
+			n->rx_len = 0;
 		} else {
-			vnet_clean_hdr(n->rx_buf, true);
 			if (virtq_chain_write(q, &c, 0, n->rx_buf, n->rx_len)) {
 				virtio_dev_set_needs_reset(&n->vdev);
 				vnet_arm(n, false);
@@ -149,7 +197,10 @@ static bool vnet_tx_one(struct vnet *n, struct virtq *q, const struct virtq_chai
 	}
 	if (virtq_chain_read(q, c, 0, n->tx_buf, c->out_len))
 		return false;
-	vnet_clean_hdr(n->tx_buf, false);
+	if (vnet_check_hdr(n->tx_buf, n->features, false)) {
+		n->st.tx_errors++; /* an offload it did not negotiate */
+		return true;
+	}
 	do
 		w = write(n->rx_w.fd, n->tx_buf, c->out_len);
 	while (w < 0 && errno == EINTR);
@@ -197,6 +248,9 @@ static void vnet_reset(struct virtio_dev *d)
 		n->st.rx_dropped++;
 	n->rx_len = 0;
 	vnet_arm(n, false); /* until the driver's first receive notification */
+	n->features = 0;
+	if (n->set_offloads && n->set_offloads(n, 0))
+		mv_warn("virtio-net: the tap's offloads not turned off at the reset");
 }
 
 static void vnet_rx_cb(struct loop_watch *w, uint32_t events)
@@ -231,6 +285,22 @@ void vnet_set_paused(struct vnet *n, bool paused)
 	pthread_mutex_unlock(&n->vdev.lock);
 }
 
+int vnet_restored(struct vnet *n)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&n->vdev.lock);
+	if (n->vdev.status & VIRTIO_STATUS_FEATURES_OK) {
+		n->features = n->vdev.driver_features;
+		if (n->set_offloads)
+			ret = n->set_offloads(n, vnet_offloads_of(n->features));
+	}
+	if (!ret)
+		vnet_rx_locked(n);
+	pthread_mutex_unlock(&n->vdev.lock);
+	return ret;
+}
+
 int vnet_init(struct vnet *n, const struct vnet_params *prm, struct gmem *mem, struct loop *loop)
 {
 	uint64_t f = 1ULL << VNET_F_MAC | 1ULL << VNET_F_STATUS;
@@ -245,6 +315,7 @@ int vnet_init(struct vnet *n, const struct vnet_params *prm, struct gmem *mem, s
 	    .num_queues = 2,
 	    .queue_max_size = prm->queue_size,
 	    .config_size = VNET_CONFIG_SIZE,
+	    .features_ok = vnet_features_ok,
 	    .config_read = vnet_config_read,
 	    .queue_notify = vnet_queue_notify,
 	    .reset = vnet_reset,
@@ -254,6 +325,9 @@ int vnet_init(struct vnet *n, const struct vnet_params *prm, struct gmem *mem, s
 	n->mtu = prm->mtu;
 	if (prm->mtu)
 		f |= 1ULL << VNET_F_MTU;
+	if (prm->offloads)
+		f |= VNET_OFFLOAD_FEATURES;
+	n->set_offloads = prm->set_offloads;
 	n->rx_w.fd = prm->fd;
 	n->rx_w.cb = vnet_rx_cb;
 	n->rx_buf = malloc(VNET_BOUNCE);

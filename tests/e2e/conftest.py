@@ -190,6 +190,8 @@ def pytest_terminal_summary(terminalreporter):
     # Also here: run.sh's -q hides the header.
     if _RIG_USED:
         terminalreporter.write_line(_rig_line())
+    for line in rig.FIGURES:
+        terminalreporter.write_line("figure: %s" % line)
     if not RESTARTS:
         return
     terminalreporter.write_sep("=", "rig: %d L1 restart(s)" % len(RESTARTS))

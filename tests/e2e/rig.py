@@ -59,6 +59,15 @@ EARLY_HANG = "[rig: early-boot hang after a reboot, nested-SVM quirk]"
 RUNNING_TRIPLE_FAULT = "[rig: triple fault of a running guest, nested-SVM quirk?]"
 
 
+# Figures tests measure on the way (throughput, times), printed in the
+# run's summary: a record of what the real guest did, never a pass/fail.
+FIGURES = []
+
+
+def record_figure(line):
+    FIGURES.append(line)
+
+
 class RigError(Exception):
     """The rig or a VM did something unexpected."""
 

@@ -40,13 +40,30 @@ static const uint8_t MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
 #define FEATURES (VDRV_VERSION_1 | 1ULL << VNET_F_MAC | 1ULL << VNET_F_STATUS)
 
-static void rig_up(struct rig *g, unsigned int mtu)
+static unsigned int offloads_set = ~0u, offload_calls;
+static int offload_fail;
+
+static int fake_set_offloads(struct vnet *n, unsigned int off)
 {
-	struct vnet_params prm = {.mtu = mtu, .queue_size = QSIZE};
+	offload_calls++;
+	offloads_set = off;
+	return offload_fail;
+}
+
+/* A device (offering offloads or not) the driver brings up with these features. */
+static uint8_t rig_up_with(struct rig *g, unsigned int mtu, bool offloads, uint64_t features)
+{
+	struct vnet_params prm = {.mtu = mtu,
+				  .queue_size = QSIZE,
+				  .offloads = offloads,
+				  .set_offloads = offloads ? fake_set_offloads : NULL};
 	struct vdrv_queue qs[2];
 	int sv[2];
 
 	mv_log_set_quiet(true);
+	offloads_set = ~0u;
+	offload_calls = 0;
+	offload_fail = 0;
 	memcpy(prm.mac, MAC, 6);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	prm.fd = sv[0];
@@ -59,7 +76,12 @@ static void rig_up(struct rig *g, unsigned int mtu)
 		vqd_init(&g->d[i], &g->fm, MEM_GPA + i * 0x8000, QSIZE);
 		qs[i] = vdrv_queue_of(&g->d[i], i);
 	}
-	assert_int_equal(vdrv_bring_up(&g->fp, &g->vp, FEATURES, qs, 2), 0xF);
+	return vdrv_bring_up(&g->fp, &g->vp, features, qs, 2);
+}
+
+static void rig_up(struct rig *g, unsigned int mtu)
+{
+	assert_int_equal(rig_up_with(g, mtu, false, FEATURES), 0xF);
 }
 
 static void rig_down(struct rig *g)
@@ -89,7 +111,7 @@ static uint8_t dev_status(struct rig *g)
 	return vdrv_rd(&g->fp, &g->vp, VIRTIO_PCI_STATUS, 1);
 }
 
-/* A frame of len bytes (header included) from the host, its header garbage. */
+/* A frame of len bytes (header included) from the host, DATA_VALID and junk in its header. */
 static void host_send(struct rig *g, size_t len, uint8_t seed)
 {
 	uint8_t f[2048];
@@ -98,6 +120,8 @@ static void host_send(struct rig *g, size_t len, uint8_t seed)
 	for (size_t i = 0; i < len; i++)
 		f[i] = seed + i;
 	memset(f, 0xAB, VNET_HDR_SIZE);
+	f[0] = VNET_HDR_F_DATA_VALID;
+	f[1] = VNET_GSO_NONE;
 	assert_int_equal(write(g->host, f, len), (ssize_t)len);
 }
 
@@ -157,19 +181,120 @@ static void test_config(void **state)
 	fake_gmem_free(&fm);
 }
 
-static void test_clean_hdr(void **state)
+/* flags, gso_type, then 0x11 in every other byte (hdr_len ... num_buffers). */
+static void hdr_of(uint8_t h[VNET_HDR_SIZE], uint8_t flags, uint8_t gso)
 {
+	memset(h, 0x11, VNET_HDR_SIZE);
+	h[0] = flags;
+	h[1] = gso;
+}
+
+static void test_check_hdr(void **state)
+{
+	const uint64_t all = VNET_OFFLOAD_FEATURES;
 	uint8_t h[VNET_HDR_SIZE];
 
-	memset(h, 0xFF, sizeof(h));
-	vnet_clean_hdr(h, false);
+	/* Nothing negotiated: no checksum request, no GSO; DATA_VALID and junk cleared. */
+	hdr_of(h, VNET_HDR_F_DATA_VALID | 0xF0, VNET_GSO_NONE);
+	assert_int_equal(vnet_check_hdr(h, 0, false), 0);
 	for (unsigned int i = 0; i < VNET_HDR_SIZE; i++)
 		assert_int_equal(h[i], 0);
-	memset(h, 0xFF, sizeof(h));
-	vnet_clean_hdr(h, true);
-	assert_int_equal(h[0], 0); /* flags */
-	assert_int_equal(h[1], 0); /* gso_type */
-	assert_int_equal(h[10] | h[11] << 8, 1);
+	hdr_of(h, VNET_HDR_F_DATA_VALID, VNET_GSO_NONE);
+	assert_int_equal(vnet_check_hdr(h, 0, true), 0);
+	assert_int_equal(h[0], 0);
+	assert_int_equal(le_get(h + 10, 2), 1);
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM, VNET_GSO_NONE);
+	assert_int_equal(vnet_check_hdr(h, 0, false), -EINVAL);
+	assert_int_equal(vnet_check_hdr(h, 0, true), -EINVAL);
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4);
+	assert_int_equal(vnet_check_hdr(h, 1ULL << VNET_F_CSUM, false), -EINVAL); /* no TSO4 */
+	/* Each direction by its own features. */
+	assert_int_equal(vnet_check_hdr(h, 1ULL << VNET_F_CSUM | 1ULL << VNET_F_HOST_TSO4, true),
+			 -EINVAL);
+	/* A TSO frame with everything negotiated: its fields kept, num_buffers set. */
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV6);
+	assert_int_equal(vnet_check_hdr(h, all, false), 0);
+	assert_int_equal(h[0], VNET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(h[1], VNET_GSO_TCPV6);
+	for (unsigned int i = 2; i < 10; i++)
+		assert_int_equal(h[i], 0x11);
+	assert_int_equal(le_get(h + 10, 2), 0);
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM | VNET_HDR_F_DATA_VALID, VNET_GSO_TCPV4);
+	assert_int_equal(vnet_check_hdr(h, all, true), 0);
+	assert_int_equal(h[0], VNET_HDR_F_NEEDS_CSUM | VNET_HDR_F_DATA_VALID);
+	assert_int_equal(le_get(h + 10, 2), 1);
+	/* UDP and ECN are never offered. */
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM, 3);
+	assert_int_equal(vnet_check_hdr(h, all, false), -EINVAL);
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4 | 0x80);
+	assert_int_equal(vnet_check_hdr(h, all, false), -EINVAL);
+	/* A partial checksum without GSO keeps its offsets, loses the GSO sizes. */
+	hdr_of(h, VNET_HDR_F_NEEDS_CSUM, VNET_GSO_NONE);
+	assert_int_equal(vnet_check_hdr(h, all, false), 0);
+	assert_int_equal(le_get(h + 2, 4), 0);
+	assert_int_equal(le_get(h + 6, 4), 0x11111111);
+}
+
+#define OFFLOADS_ALL (FEATURES | VNET_OFFLOAD_FEATURES)
+
+/*
+ * Offloads: the tap is told what the driver accepted, and a reset takes
+ * it back; a TSO frame crosses both ways with its header; a driver that
+ * asks segmentation without its checksum offload, or a tap that refuses,
+ * gets no FEATURES_OK.
+ */
+static void test_offloads(void **state)
+{
+	struct rig g;
+	uint8_t f[300], got[400];
+	uint16_t h;
+
+	assert_int_equal(rig_up_with(&g, 0, true, OFFLOADS_ALL), 0xF);
+	assert_int_equal(offloads_set, VNET_OFF_CSUM | VNET_OFF_TSO4 | VNET_OFF_TSO6);
+	assert_true((g.n.vdev.host_features & VNET_OFFLOAD_FEATURES) == VNET_OFFLOAD_FEATURES);
+	/* Guest to host: a TCP segment with a partial checksum. */
+	hdr_of(gp(&g, BUF), VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV4);
+	memset(gp(&g, BUF + VNET_HDR_SIZE), 0x5A, 200);
+	h = vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{BUF, VNET_HDR_SIZE + 200, false}}, 1);
+	kick(&g, VNET_TXQ);
+	expect_used(&g, VNET_TXQ, h, 0);
+	assert_int_equal(read(g.host, got, sizeof(got)), VNET_HDR_SIZE + 200);
+	assert_int_equal(got[1], VNET_GSO_TCPV4);
+	assert_int_equal(le_get(got + 4, 2), 0x1111); /* gso_size kept */
+	/* Host to guest. */
+	memset(f, 0x33, sizeof(f));
+	hdr_of(f, VNET_HDR_F_NEEDS_CSUM, VNET_GSO_TCPV6);
+	assert_int_equal(write(g.host, f, sizeof(f)), sizeof(f));
+	h = rx_buffer(&g, BUF + 0x1000, 1526);
+	kick(&g, VNET_RXQ);
+	expect_used(&g, VNET_RXQ, h, sizeof(f));
+	assert_int_equal(*gp(&g, BUF + 0x1000 + 1), VNET_GSO_TCPV6);
+	assert_int_equal(le_get(gp(&g, BUF + 0x1000 + 10), 2), 1);
+	vdrv_reset(&g.fp, &g.vp);
+	assert_int_equal(offloads_set, 0);
+	rig_down(&g);
+
+	/* Checksum only: the tap may send partial checksums, no segments. */
+	assert_int_equal(rig_up_with(&g, 0, true, FEATURES | 1ULL << VNET_F_GUEST_CSUM), 0xF);
+	assert_int_equal(offloads_set, VNET_OFF_CSUM);
+	rig_down(&g);
+	/* HOST_TSO4 without CSUM, GUEST_TSO6 without GUEST_CSUM: refused, the tap untouched. */
+	assert_false(rig_up_with(&g, 0, true, FEATURES | 1ULL << VNET_F_HOST_TSO4) & 8);
+	assert_false(rig_up_with(&g, 0, true, FEATURES | 1ULL << VNET_F_GUEST_TSO6) & 8);
+	assert_int_equal(offload_calls, 0);
+	rig_down(&g);
+	/* A tap that refuses them. */
+	{
+		struct vdrv_queue qs[2];
+
+		assert_int_equal(rig_up_with(&g, 0, true, FEATURES), 0xF);
+		offload_fail = -EINVAL;
+		vdrv_reset(&g.fp, &g.vp);
+		for (unsigned int i = 0; i < 2; i++)
+			qs[i] = vdrv_queue_of(&g.d[i], i);
+		assert_false(vdrv_bring_up(&g.fp, &g.vp, OFFLOADS_ALL, qs, 2) & 8);
+	}
+	rig_down(&g);
 }
 
 /* A frame over two descriptors reaches the host whole, its header cleaned. */
@@ -180,7 +305,9 @@ static void test_tx(void **state)
 	uint16_t h;
 
 	rig_up(&g, 0);
-	memset(gp(&g, BUF), 0x77, VNET_HDR_SIZE); /* a guest asking for offloads */
+	memset(gp(&g, BUF), 0x77, VNET_HDR_SIZE); /* junk where no offload is negotiated */
+	*gp(&g, BUF) = VNET_HDR_F_DATA_VALID;
+	*gp(&g, BUF + 1) = VNET_GSO_NONE;
 	for (unsigned int i = 0; i < 60; i++)
 		*gp(&g, BUF + 0x100 + i) = i;
 	h = vqd_add(&g.d[VNET_TXQ],
@@ -216,6 +343,13 @@ static void test_tx_malformed(void **state)
 	assert_int_equal(g.n.st.tx_errors, 2);
 	assert_int_equal(g.n.st.tx_packets, 1);
 	assert_int_equal(read(g.host, got, sizeof(got)), 100);
+	assert_int_equal(read(g.host, got, sizeof(got)), -1);
+	/* A segment and a partial checksum it never negotiated: dropped. */
+	*gp(&g, BUF) = VNET_HDR_F_NEEDS_CSUM;
+	*gp(&g, BUF + 1) = VNET_GSO_TCPV4;
+	vqd_add(&g.d[VNET_TXQ], (struct vqd_buf[]){{BUF, 100, false}}, 1);
+	kick(&g, VNET_TXQ);
+	assert_int_equal(g.n.st.tx_errors, 3);
 	assert_int_equal(read(g.host, got, sizeof(got)), -1);
 	assert_false(dev_status(&g) & VIRTIO_STATUS_NEEDS_RESET);
 	rig_down(&g);
@@ -411,7 +545,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_clean_hdr),
+	    cmocka_unit_test(test_check_hdr),
+	    cmocka_unit_test(test_offloads),
 	    cmocka_unit_test(test_tx),
 	    cmocka_unit_test(test_tx_malformed),
 	    cmocka_unit_test(test_rx),
