@@ -428,8 +428,10 @@ def autoscale_rows(r, d):
               "%.1f s" % d["as_first_plug_s"], "balloon statistics every 1 s", "%.1f s" % d["as_first_plug_s"], "")
         r.metric("autoscale_first_plug_s", d["as_first_plug_s"], "N")
     if d.get("as_shortage_to_plug_s") is not None:
-        r.row("8. from the start of a shortage (available below low) to the first plug",
-              "%.1f s" % d["as_shortage_to_plug_s"], "samples once a second",
+        r.row("8. from the guest's first shortage (MemAvailable below 20% of MemTotal, sampled "
+              "once a second) to the first plug; negative: the policy plugged before the guest "
+              "ever got that short",
+              "%.1f s" % d["as_shortage_to_plug_s"], "median of the pairs where it happened",
               "%.1f s" % d["as_shortage_to_plug_s"], "")
         r.metric("autoscale_shortage_to_plug_s", d["as_shortage_to_plug_s"], "N")
     ooms = (d.get("as_autoscale_oom") or 0) + (d.get("as_static_oom") or 0)
