@@ -1,10 +1,12 @@
 """--autoscale with Debian's stock virtio_mem and virtio_balloon drivers.
 
 One guest (512M boot RAM, a 4G virtio-mem region, balloon statistics every
-second, --autoscale min=512M,max=4G,down_delay=10) and no agent in it:
+second, --autoscale min=512M,max=4G,down_delay=10, a 512M swap disk) and
+no agent in it:
 
-- its workload grows step by step to 1.5 GiB of tmpfs (256M files, written
-  at a bounded rate); the total memory follows it up, with no OOM kill;
+- its workload grows step by step to 2 GiB of tmpfs (256M files, written
+  at a bounded rate); the total memory follows it up, with no OOM kill and
+  not one page swapped out;
 - X_AUTOSCALE events carry the decision, the reason and the figures;
   `memvisor-ctl autoscale` shows the policy and its last decisions;
 - the workload frees it all: the total comes back down, after down_delay,
@@ -37,12 +39,24 @@ def oom_kills(vm):
     return int(out.split()[0])
 
 
-def test_autoscale_follows_the_workload(vms):
+def swapped_out(vm):
+    rc, out = vm.run("grep '^pswpout ' /proc/vmstat", check=True)
+    return int(out.split()[1])
+
+
+def test_autoscale_follows_the_workload(vms, l1):
+    swap = "%s/autoscale-swap.img" % l1.vm_dir
+    rc, out = l1.run("truncate -s 512M %s" % swap)
+    assert rc == 0, out
     vm = vms.start_vm(memory="size=512M,hotplug_method=virtio-mem,hotplug_size=4G",
                       api_socket=True,
                       args=["--balloon", "size=0,statistics_polling_interval=1",
-                            "--autoscale", "min=512M,max=4G,down_delay=10"])
+                            "--autoscale", "min=512M,max=4G,down_delay=10",
+                            "--disk", "path=%s,id=swap" % swap])
     vm.wait_ready()
+    # A guest that can swap: the policy must grow it before it has to.
+    vm.run("mkswap /dev/vda >/dev/null && swapon /dev/vda && grep -c vda /proc/swaps",
+           check=True)  # fmt: skip
     wait_for("the balloon's statistics",
              lambda: autoscale(vm)["signals"].get("available", 0) > 0, timeout=60)
     a = autoscale(vm)
@@ -56,9 +70,9 @@ def test_autoscale_follows_the_workload(vms):
     rc, out = vm.run("mkdir -p /mnt/t && mount -t tmpfs -o size=3G t /mnt/t")
     assert rc == 0, out
 
-    # Up: six files of 256M, each written at about 32 MB/s (16M a half second).
+    # Up: eight files of 256M, each written at about 32 MB/s (16M a half second).
     peak = 0
-    for i in range(6):
+    for i in range(8):
         rc, out = vm.run("for j in $(seq 16); do dd if=/dev/zero of=/mnt/t/f%d bs=1M count=16 "
                          "seek=$(( (j-1)*16 )) conv=notrunc 2>/dev/null || exit 1; sleep 0.5; "
                          "done" % i, timeout=300)
@@ -68,13 +82,14 @@ def test_autoscale_follows_the_workload(vms):
         peak = max(peak, t)
         print("after %d MiB: total %d MiB" % ((i + 1) * 256, t // MiB))
         assert oom_kills(vm) == 0, i
-    # The total followed: 1.5 GiB of files and what the guest uses besides, with room.
+    # The total followed: 2 GiB of files and what the guest uses besides, with room.
     wait_for("the total to cover the workload",
-             lambda: total(vm) >= 1536 * MiB + 256 * MiB, timeout=60)
+             lambda: total(vm) >= 2048 * MiB + 256 * MiB, timeout=60)
     peak = max(peak, total(vm))
     avail_kib = vm.meminfo()["MemAvailable"]
     assert avail_kib * 1024 >= 0.10 * peak, (avail_kib, peak)
     assert oom_kills(vm) == 0
+    assert swapped_out(vm) == 0
 
     rc, out = ctl(vm, "autoscale")
     assert rc == 0, out
@@ -93,6 +108,7 @@ def test_autoscale_follows_the_workload(vms):
     assert took >= 10, took  # not before down_delay
     assert low >= 512 * MiB
     assert oom_kills(vm) == 0
+    assert swapped_out(vm) == 0  # the shrinks did not push the guest to swap either
 
     rc, out = vm.l1.run("cat %s" % evfile)
     events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
@@ -123,3 +139,4 @@ def test_autoscale_follows_the_workload(vms):
              lambda: devices(vm)["mem0"]["requested-size"] < 1 * GiB, timeout=60)
     vm.poweroff()
     assert vm.wait_exit() == 0
+    l1.run("rm -f %s" % swap)
