@@ -104,10 +104,12 @@ static void vnet_arm(struct vnet *n, bool on)
 			strerror(-ret));
 }
 
-/* Lock held: one frame from the fd into rx_buf; 1 read, 0 nothing there, -errno. */
+/* Lock held: one frame from the fd into rx_buf; 1 read, 0 nothing there (or only runts), -errno. */
 static int vnet_read_frame(struct vnet *n)
 {
-	for (;;) {
+	/* Runts count against the wakeup's budget: the tap's watch brings the loop back for more.
+	 */
+	for (unsigned int runts = 0; runts < VNET_RX_BUDGET;) {
 		ssize_t r = read(n->rx_w.fd, n->rx_buf, VNET_BOUNCE);
 
 		if (r < 0 && errno == EINTR)
@@ -116,11 +118,13 @@ static int vnet_read_frame(struct vnet *n)
 			return errno == EAGAIN ? 0 : -errno;
 		if (r < VNET_HDR_SIZE + ETH_HDR) {
 			n->st.rx_dropped++; /* a runt: no frame behind its header */
+			runts++;
 			continue;
 		}
 		n->rx_len = r;
 		return 1;
 	}
+	return 0;
 }
 
 /* Lock held: up to VNET_RX_BUDGET frames into the receive queue. */
@@ -186,20 +190,22 @@ static void vnet_rx_locked(struct vnet *n)
 		virtio_dev_notify_used(&n->vdev, VNET_RXQ);
 }
 
-/* Lock held: one transmit chain's frame to the fd; false when the guest memory is gone. */
-static bool vnet_tx_one(struct vnet *n, struct virtq *q, const struct virtq_chain *c)
+/* Lock held: one transmit chain's frame to the fd; -EFAULT when the guest memory is gone. */
+static int vnet_tx_one(struct virtio_dev *d, struct virtq *q, const struct virtq_chain *c,
+		       uint32_t *written)
 {
+	struct vnet *n = to_vnet(d);
 	ssize_t w;
 
 	if (c->out_len < VNET_HDR_SIZE + ETH_HDR || c->out_len > VNET_BOUNCE || c->in_len) {
 		n->st.tx_errors++;
-		return true;
+		return 0;
 	}
 	if (virtq_chain_read(q, c, 0, n->tx_buf, c->out_len))
-		return false;
+		return -EFAULT;
 	if (vnet_check_hdr(n->tx_buf, n->features, false)) {
 		n->st.tx_errors++; /* an offload it did not negotiate */
-		return true;
+		return 0;
 	}
 	do
 		w = write(n->rx_w.fd, n->tx_buf, c->out_len);
@@ -210,34 +216,15 @@ static bool vnet_tx_one(struct vnet *n, struct virtq *q, const struct virtq_chai
 	} else {
 		n->st.tx_dropped++; /* the host's queue is full, or the tap is down */
 	}
-	return true;
+	return 0;
 }
 
 static void vnet_queue_notify(struct virtio_dev *d, unsigned int qi)
 {
-	struct vnet *n = to_vnet(d);
-	struct virtq *q = &d->vqs[qi];
-	struct virtq_chain c;
-	bool used = false;
-	int ret;
-
-	if (qi == VNET_RXQ) {
-		vnet_rx_locked(n); /* buffers added: a kept frame, then the fd */
-		return;
-	}
-	while ((ret = virtq_pop(q, &c)) == 1) {
-		if (!vnet_tx_one(n, q, &c)) {
-			virtio_dev_set_needs_reset(d);
-			break;
-		}
-		if (virtq_push(q, c.head, 0))
-			break;
-		used = true;
-	}
-	if (ret < 0 || q->broken)
-		virtio_dev_set_needs_reset(d);
-	if (used)
-		virtio_dev_notify_used(d, qi);
+	if (qi == VNET_RXQ)
+		vnet_rx_locked(to_vnet(d)); /* buffers added: a kept frame, then the fd */
+	else
+		virtio_dev_serve_queue(d, qi, vnet_tx_one);
 }
 
 static void vnet_reset(struct virtio_dev *d)

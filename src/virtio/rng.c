@@ -14,7 +14,8 @@ static void vrng_config_read(struct virtio_dev *d, uint32_t off, void *data, uin
 	/* config_size is 0, so the transport never calls this. */
 }
 
-static int vrng_fill(struct virtq *q, const struct virtq_chain *c, uint32_t *written)
+static int vrng_fill(struct virtio_dev *d, struct virtq *q, const struct virtq_chain *c,
+		     uint32_t *written)
 {
 	uint8_t buf[4096];
 	uint64_t want = MV_MIN(c->in_len, VRNG_MAX_FILL), off;
@@ -37,27 +38,8 @@ static int vrng_fill(struct virtq *q, const struct virtq_chain *c, uint32_t *wri
 
 static void vrng_queue_notify(struct virtio_dev *d, unsigned int qi)
 {
-	struct virtq *q = &d->vqs[qi];
-	struct virtq_chain c;
-	bool used = false;
-	int ret;
-
 	/* virtq_pop stops at the notification's budget; the core continues later. */
-	while ((ret = virtq_pop(q, &c)) == 1) {
-		uint32_t written = 0;
-
-		if (vrng_fill(q, &c, &written)) {
-			virtio_dev_set_needs_reset(d);
-			break;
-		}
-		if (virtq_push(q, c.head, written))
-			break;
-		used = true;
-	}
-	if (ret < 0 || q->broken)
-		virtio_dev_set_needs_reset(d);
-	if (used)
-		virtio_dev_notify_used(d, qi);
+	virtio_dev_serve_queue(d, qi, vrng_fill);
 }
 
 static const struct virtio_dev_ops vrng_ops = {

@@ -157,3 +157,28 @@ void virtio_dev_set_needs_reset(struct virtio_dev *d)
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
 		virtio_dev_notify_config(d);
 }
+
+unsigned int virtio_dev_serve_queue(struct virtio_dev *d, unsigned int qi, virtio_serve_fn serve)
+{
+	struct virtq *q = &d->vqs[qi];
+	struct virtq_chain c;
+	unsigned int used = 0;
+	int ret;
+
+	while ((ret = virtq_pop(q, &c)) == 1) {
+		uint32_t written = 0;
+
+		if (serve(d, q, &c, &written) < 0) {
+			virtio_dev_set_needs_reset(d);
+			break;
+		}
+		if (virtq_push(q, c.head, written))
+			break;
+		used++;
+	}
+	if (ret < 0 || q->broken)
+		virtio_dev_set_needs_reset(d);
+	if (used)
+		virtio_dev_notify_used(d, qi);
+	return used;
+}

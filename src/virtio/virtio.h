@@ -151,6 +151,22 @@ void virtio_dev_notify_config(struct virtio_dev *d);
 /* A device error: set DEVICE_NEEDS_RESET and tell the driver. Lock held. */
 void virtio_dev_set_needs_reset(struct virtio_dev *d);
 
+/*
+ * Answers one chain of queue q: the bytes it wrote into the chain's
+ * device-writable part in *written (0 before the call), 0 to hand the chain
+ * back, or a negative errno when the device can no longer serve the queue.
+ */
+typedef int (*virtio_serve_fn)(struct virtio_dev *d, struct virtq *q, const struct virtq_chain *c,
+			       uint32_t *written);
+/*
+ * The queue_notify of a device that answers each chain at once: pops
+ * chains within the notification's budget, serves each with `serve`, hands
+ * it back with what was written, and interrupts the driver once at the end
+ * if anything was used. A failed serve or a malformed ring sets
+ * DEVICE_NEEDS_RESET and stops. Lock held. Returns the chains used.
+ */
+unsigned int virtio_dev_serve_queue(struct virtio_dev *d, unsigned int q, virtio_serve_fn serve);
+
 static inline bool virtio_dev_has_feature(const struct virtio_dev *d, unsigned int bit)
 {
 	return (d->status & VIRTIO_STATUS_FEATURES_OK) && (d->driver_features >> bit & 1);
