@@ -107,7 +107,7 @@ struct net_config {
 	bool vhost_user;	 /* refused: not implemented */
 	char *socket;
 	/* After validation: */
-	uint8_t guest_mac[6];	   /* mac= or random, locally administered */
+	uint8_t guest_mac[6];	   /* mac=, or derived from the VM's names (validate.c) */
 	uint8_t tap_mac[6];	   /* host_mac=, when given */
 	uint32_t ip_addr, ip_mask; /* network order; 0: no ip= */
 };

@@ -20,6 +20,7 @@
 #include "devices/pci.h"
 #include "virtio/mem_state.h"
 #include "lib/size.h"
+#include "lib/crc32c.h"
 
 #define PAGE_SIZE_4K (4 * KiB)
 /* Linux x86_64 onlines hot-added memory in 128M blocks (below 64G of boot RAM). */
@@ -941,7 +942,36 @@ static int check_nets(struct vctx *v, char disk_ids[][CONFIG_ID_LEN],
 	return 0;
 }
 
-/* After validation: ids, defaults, the parsed addresses, a random MAC where none was given. */
+/*
+ * The MAC of a --net without mac=: the same for the same VM at every start,
+ * so a guest's network configuration and its peers' ARP caches hold across
+ * restarts. "The same VM" is what names it on this host: the tap it was
+ * given (tap=), its control socket (--api-socket), and the device's id;
+ * two VMs running side by side can share neither a tap nor a socket. With
+ * neither (a tap named by the kernel or fd=, no socket) nothing names the
+ * VM, and the MAC is random. Locally administered, unicast.
+ */
+static void net_default_mac(const struct mv_config *cfg, struct net_config *c)
+{
+	const char *parts[3] = {c->tap, cfg->api_socket, c->id};
+	uint32_t h1 = 0, h2;
+
+	if (c->tap || cfg->api_socket) {
+		for (unsigned int i = 0; i < 3; i++)
+			h1 = mv_crc32c(h1, parts[i] ? parts[i] : "",
+				       parts[i] ? strlen(parts[i]) + 1 : 1);
+		h2 = mv_crc32c(h1, "memvisor-net", 12);
+		memcpy(c->guest_mac, &h1, 4);
+		c->guest_mac[4] = h2;
+		c->guest_mac[5] = h2 >> 8;
+	} else if (getrandom(c->guest_mac, 6, 0) != 6) {
+		for (unsigned int b = 0; b < 6; b++)
+			c->guest_mac[b] = rand();
+	}
+	c->guest_mac[0] = (c->guest_mac[0] & 0xFC) | 0x02;
+}
+
+/* After validation: ids, defaults, the parsed addresses, a default MAC where none was given. */
 static void commit_nets(struct mv_config *cfg)
 {
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
@@ -954,13 +984,8 @@ static void commit_nets(struct mv_config *cfg)
 		c->num_queues = 2;
 		if (!nhas(c, QUEUE_SIZE))
 			c->queue_size = NET_DEFAULT_QUEUE_SIZE;
-		if (!nhas(c, MAC) || parse_mac(c->mac, c->guest_mac)) {
-			if (getrandom(c->guest_mac, 6, 0) != 6)
-				for (unsigned int b = 0; b < 6; b++)
-					c->guest_mac[b] = rand();
-			/* Locally administered, unicast. */
-			c->guest_mac[0] = (c->guest_mac[0] & 0xFC) | 0x02;
-		}
+		if (!nhas(c, MAC) || parse_mac(c->mac, c->guest_mac))
+			net_default_mac(cfg, c);
 		if (nhas(c, HOST_MAC))
 			parse_mac(c->host_mac, c->tap_mac);
 		c->ip_addr = c->ip_mask = 0;

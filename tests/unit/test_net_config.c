@@ -16,8 +16,37 @@ static void test_net_defaults(void **state)
 	assert_int_equal(n->queue_size, 256);
 	assert_int_equal(n->mtu, 0);
 	assert_int_equal(n->ip_addr, 0);
-	/* A random MAC: unicast, locally administered. */
+	/* A default MAC: unicast, locally administered. */
 	assert_int_equal(n->guest_mac[0] & 3, 2);
+}
+
+/* Without mac=, the same VM gets the same MAC at every start; another VM another one. */
+static void test_net_stable_mac(void **state)
+{
+	uint8_t a[6], b[6];
+
+	expect_ok("--net tap=vmtap0");
+	memcpy(a, cfg->nets[0].guest_mac, 6);
+	expect_ok("--net tap=vmtap0");
+	assert_memory_equal(cfg->nets[0].guest_mac, a, 6);
+	expect_ok("--net tap=vmtap1");
+	assert_memory_not_equal(cfg->nets[0].guest_mac, a, 6);
+	/* No tap name: the control socket names the VM. */
+	expect_ok("--api-socket /tmp/vm-a.sock --net ip=10.0.0.1");
+	memcpy(b, cfg->nets[0].guest_mac, 6);
+	assert_int_equal(b[0] & 3, 2);
+	expect_ok("--api-socket /tmp/vm-a.sock --net ip=10.0.0.2");
+	assert_memory_equal(cfg->nets[0].guest_mac, b, 6);
+	expect_ok("--api-socket /tmp/vm-b.sock --net ip=10.0.0.1");
+	assert_memory_not_equal(cfg->nets[0].guest_mac, b, 6);
+	/* Two devices of one VM differ (their ids do). */
+	expect_ok("--api-socket /tmp/vm-a.sock --net ip=10.0.0.1 --net ip=10.0.1.1");
+	assert_memory_not_equal(cfg->nets[0].guest_mac, cfg->nets[1].guest_mac, 6);
+	/* Nothing names the VM: random, so two such starts differ. */
+	expect_ok("--net fd=7");
+	memcpy(a, cfg->nets[0].guest_mac, 6);
+	expect_ok("--net fd=7");
+	assert_memory_not_equal(cfg->nets[0].guest_mac, a, 6);
 }
 
 static void test_net_several(void **state)
@@ -40,7 +69,7 @@ static void test_net_several(void **state)
 	assert_int_equal(n->ip_mask, inet_addr("255.255.0.0"));
 	assert_memory_equal(n->tap_mac, ((uint8_t[]){0x52, 0x54, 0, 0, 0, 1}), 6);
 	assert_int_equal(cfg->nets[2].fd, 7);
-	/* Two random MACs differ. */
+	/* Two taps' MACs differ. */
 	expect_ok("--net tap=a tap=b");
 	assert_memory_not_equal(cfg->nets[0].guest_mac, cfg->nets[1].guest_mac, 6);
 }
@@ -79,6 +108,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_net_defaults),
 	    cmocka_unit_test(test_net_several),
+	    cmocka_unit_test(test_net_stable_mac),
 	    cmocka_unit_test(test_net_refusals),
 	};
 
