@@ -63,3 +63,15 @@ def restore(vm, snap, name, extra=""):
             return None
     wait_for("the restored VM's control socket", up, timeout=120)
     return r
+
+
+def snapshot_kill_restore(vms, vm, snap, name="r"):
+    """A snapshot of the running vm to snap, the VMM killed, the snapshot
+    restored and resumed in a new VMM (kept in vms.started, so the fixture
+    stops it and prints its console); returns the restored rig.VM."""
+    rc, out = ctl(vm, "snapshot", "file://%s" % snap, timeout=300)
+    assert rc == 0, out
+    vm.kill()
+    r = restore(vm, snap, name, ",resume=on")
+    vms.started.append(r)
+    return r

@@ -5,7 +5,7 @@ several queues with a vector each, a snapshot taken under guest I/O and
 restored, and the refusals at start."""
 import re
 
-from mvctl import ctl, qmp, restore
+from mvctl import qmp, snapshot_kill_restore
 
 MiB = 1 << 20
 
@@ -81,11 +81,7 @@ def test_disks_read_write_readonly_discard(vms, l1):
                      "sleep 1; echo started", check=True)  # fmt: skip
     on_disk = md5_l1(l1, img, 8, 4)  # the discard above punched some of it
     snap = "%s/disk.snap" % l1.vm_dir
-    rc, out = ctl(vm, "snapshot", "file://%s" % snap, timeout=300)
-    assert rc == 0, out
-    vm.kill()
-    r = restore(vm, snap, "r", ",resume=on")
-    vms.started.append(r)
+    r = snapshot_kill_restore(vms, vm, snap)
     rc, out = r.run("sleep 2; echo 3 > /proc/sys/vm/drop_caches; "
                     "dd if=/dev/vda bs=1M skip=8 count=4 2>/dev/null | md5sum; "
                     "cat /tmp/ioerr 2>/dev/null | wc -l; dmesg | grep -c 'I/O error'; true",

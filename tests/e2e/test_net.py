@@ -9,7 +9,7 @@ import re
 import time
 
 import rig
-from mvctl import ctl, qmp, restore
+from mvctl import qmp, snapshot_kill_restore
 
 MAC = "52:54:00:12:34:56"
 HOST_MAC = "52:54:00:ab:cd:ef"
@@ -79,11 +79,7 @@ def test_net_tap_both_ways_busy_tap_and_restore(vms, l1):
     # A snapshot, the VMM killed (its tap goes with it), restored on a new tap of the same
     # name and address: the guest's addresses and ARP cache are as they were.
     snap = "%s/net.snap" % l1.vm_dir
-    rc, out = ctl(vm, "snapshot", "file://%s" % snap, timeout=300)
-    assert rc == 0, out
-    vm.kill()
-    r = restore(vm, snap, "r", ",resume=on")
-    vms.started.append(r)
+    r = snapshot_kill_restore(vms, vm, snap)
     rc, out = r.run("cat /sys/class/net/eth0/address; ip -4 addr show eth0", check=True)
     assert MAC in out and GUEST_IP in out, out
     ping_ok(r)
