@@ -25,12 +25,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* With the offloads (every other bring-up) or without. */
-static void fz_bring_up(struct vnet *n, struct vqd *q, struct fake_gmem *fm, bool offloads)
+/* With the offloads (sel bit 0) or without, with mergeable receive buffers (bit 1) or without. */
+static void fz_bring_up(struct vnet *n, struct vqd *q, struct fake_gmem *fm, unsigned int sel)
 {
-	vdev_bring_up_direct(
-	    &n->vdev, q, fm, MEM_GPA,
-	    1ULL << 32 | 1ULL << VNET_F_MAC | (offloads ? VNET_OFFLOAD_FEATURES : 0), 2, 16);
+	vdev_bring_up_direct(&n->vdev, q, fm, MEM_GPA,
+			     1ULL << 32 | 1ULL << VNET_F_MAC |
+				 (sel & 1 ? VNET_OFFLOAD_FEATURES : 0) |
+				 (sel & 2 ? 1ULL << VNET_F_MRG_RXBUF : 0),
+			     2, 16);
 	n->features = n->vdev.driver_features;
 }
 
@@ -58,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vnet_init(&n, &p, &fm.map, NULL))
 		abort();
 	pthread_mutex_lock(&n.vdev.lock);
-	fz_bring_up(&n, q, &fm, size & 1);
+	fz_bring_up(&n, q, &fm, size & 3);
 	pthread_mutex_unlock(&n.vdev.lock);
 	for (at = 0; at + 16 <= size; at += 16) {
 		const uint8_t *r = data + at;
@@ -69,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pthread_mutex_lock(&n.vdev.lock);
 		switch (op) {
 		case 0:
-			fz_bring_up(&n, q, &fm, r[1] & 1);
+			fz_bring_up(&n, q, &fm, r[1] & 3);
 			break;
 		case 1:
 			virtio_dev_set_paused(&n.vdev, !n.vdev.paused);

@@ -127,11 +127,98 @@ static int vnet_read_frame(struct vnet *n)
 	return 0;
 }
 
+/*
+ * Lock held, MRG_RXBUF: the kept frame spread over as many receive chains as
+ * it needs, in order, num_buffers in the first one's header. Until the last
+ * chain is there nothing is used: the chains are given back (virtq_unpop)
+ * and the frame waits. A frame that a whole queue of chains cannot hold
+ * (only a hostile driver posts such buffers) is dropped, the chains
+ * returned empty. 1: done (delivered or dropped), 0: wait, -errno: broken.
+ */
+static int vnet_rx_merge(struct vnet *n, struct virtq *q, const struct virtq_chain *c0)
+{
+	struct virtq_chain c;
+	uint64_t off = MV_MIN(c0->in_len, n->rx_len);
+	unsigned int k = 1;
+	bool drop = false;
+	int ret;
+
+	n->mrg_head[0] = c0->head;
+	n->mrg_len[0] = off;
+	while (off < n->rx_len) {
+		if (k == q->size) {
+			drop = true;
+			break;
+		}
+		ret = virtq_pop(q, &c);
+		if (ret < 0 || q->broken)
+			return -EPROTO;
+		if (ret == 0) {
+			virtq_unpop(q, k);
+			return 0;
+		}
+		n->mrg_head[k] = c.head;
+		n->mrg_len[k] = MV_MIN(c.in_len, n->rx_len - off);
+		if (virtq_chain_write(q, &c, 0, n->rx_buf + off, n->mrg_len[k]))
+			return -EFAULT;
+		off += n->mrg_len[k++];
+	}
+	le_put(n->rx_buf + 10, k, 2); /* num_buffers */
+	if (drop)
+		n->st.rx_dropped++;
+	else if (virtq_chain_write(q, c0, 0, n->rx_buf, n->mrg_len[0]))
+		return -EFAULT;
+	for (unsigned int i = 0; i < k; i++)
+		if (virtq_push(q, n->mrg_head[i], drop ? 0 : n->mrg_len[i]))
+			return -EPROTO;
+	if (!drop) {
+		n->st.rx_packets++;
+		n->st.rx_bytes += n->rx_len - VNET_HDR_SIZE;
+	}
+	return 1;
+}
+
+/*
+ * Lock held: the kept frame into the receive queue (one chain, or several
+ * with MRG_RXBUF); a frame no buffer can take is dropped and its chain
+ * returned empty. 1: done, 0: no chain (or not all it needs) yet, -errno: broken.
+ */
+static int vnet_rx_one(struct vnet *n, struct virtq *q)
+{
+	bool merge = n->features >> VNET_F_MRG_RXBUF & 1;
+	struct virtq_chain c;
+	uint32_t len = 0;
+	int ret;
+
+	ret = virtq_pop(q, &c);
+	if (ret < 0 || q->broken)
+		return -EPROTO;
+	if (ret == 0)
+		return 0;
+	if (vnet_check_hdr(n->rx_buf, n->features, true) || c.in_len < VNET_HDR_SIZE ||
+	    (!merge && c.in_len < n->rx_len)) {
+		/*
+		 * An offload the driver did not accept (the tap should not send it),
+		 * a first buffer without room for the header, or a frame larger than
+		 * the buffer: dropped, the buffer returned.
+		 */
+		n->st.rx_dropped++;
+	} else if (merge) {
+		return vnet_rx_merge(n, q, &c);
+	} else {
+		if (virtq_chain_write(q, &c, 0, n->rx_buf, n->rx_len))
+			return -EFAULT;
+		n->st.rx_packets++;
+		n->st.rx_bytes += n->rx_len - VNET_HDR_SIZE;
+		len = n->rx_len;
+	}
+	return virtq_push(q, c.head, len) ? -EPROTO : 1;
+}
+
 /* Lock held: up to VNET_RX_BUDGET frames into the receive queue. */
 static void vnet_rx_locked(struct vnet *n)
 {
 	struct virtq *q = &n->vdev.vqs[VNET_RXQ];
-	struct virtq_chain c;
 	bool used = false;
 	unsigned int i;
 	int ret;
@@ -151,8 +238,8 @@ static void vnet_rx_locked(struct vnet *n)
 				break;
 			}
 		}
-		ret = virtq_pop(q, &c);
-		if (ret < 0 || q->broken) {
+		ret = vnet_rx_one(n, q);
+		if (ret < 0) {
 			virtio_dev_set_needs_reset(&n->vdev);
 			vnet_arm(n, false);
 			break;
@@ -160,27 +247,6 @@ static void vnet_rx_locked(struct vnet *n)
 		if (ret == 0) {
 			/* The budget of this wakeup spent: on at the next; no buffer: at a kick. */
 			vnet_arm(n, q->more);
-			break;
-		}
-		if (c.in_len < n->rx_len) {
-			/* A frame larger than the driver's buffer: dropped, the buffer returned. */
-			n->st.rx_dropped++;
-			n->rx_len = 0;
-		} else if (vnet_check_hdr(n->rx_buf, n->features, true)) {
-			/* An offload the driver did not accept (the tap should not send it). */
-			n->st.rx_dropped++;
-			n->rx_len = 0;
-		} else {
-			if (virtq_chain_write(q, &c, 0, n->rx_buf, n->rx_len)) {
-				virtio_dev_set_needs_reset(&n->vdev);
-				vnet_arm(n, false);
-				break;
-			}
-			n->st.rx_packets++;
-			n->st.rx_bytes += n->rx_len - VNET_HDR_SIZE;
-		}
-		if (virtq_push(q, c.head, n->rx_len)) {
-			virtio_dev_set_needs_reset(&n->vdev);
 			break;
 		}
 		n->rx_len = 0;
@@ -256,10 +322,19 @@ static void vnet_rx_cb(struct loop_watch *w, uint32_t events)
 
 void vnet_rx(struct vnet *n)
 {
-	pthread_mutex_lock(&n->vdev.lock);
-	virtq_budget_reset(&n->vdev.vqs[VNET_RXQ]);
+	struct virtio_dev *d = &n->vdev;
+	struct virtq *q = &d->vqs[VNET_RXQ];
+
+	pthread_mutex_lock(&d->lock);
+	virtq_budget_reset(q);
 	vnet_rx_locked(n);
-	pthread_mutex_unlock(&n->vdev.lock);
+	/*
+	 * The queue's budget ran out with a frame kept (MRG_RXBUF frames take
+	 * several chains): go on from the loop, not only at the tap's next frame.
+	 */
+	if (q->more && n->rx_len && d->transport && d->transport->ops->kick_later)
+		d->transport->ops->kick_later(d->transport, VNET_RXQ);
+	pthread_mutex_unlock(&d->lock);
 }
 
 void vnet_set_paused(struct vnet *n, bool paused)
@@ -290,7 +365,7 @@ int vnet_restored(struct vnet *n)
 
 int vnet_init(struct vnet *n, const struct vnet_params *prm, struct gmem *mem, struct loop *loop)
 {
-	uint64_t f = 1ULL << VNET_F_MAC | 1ULL << VNET_F_STATUS;
+	uint64_t f = 1ULL << VNET_F_MAC | 1ULL << VNET_F_STATUS | 1ULL << VNET_F_MRG_RXBUF;
 	int ret;
 
 	if (!is_pow2(prm->queue_size) || prm->queue_size > VNET_MAX_QUEUE_SIZE || prm->fd < 0 ||

@@ -4,6 +4,8 @@
  * vnet header, so one read is one received frame behind its header and
  * one write sends one. Tests give it a SOCK_SEQPACKET socket instead.
  * Features: MAC, STATUS (the link is always up), MTU when one is given,
+ * MRG_RXBUF (a received frame spread over as many receive chains as it
+ * needs, num_buffers saying how many; none is used until all are there),
  * and, when the host side can take them (vnet_params.offloads), checksum
  * and TCP segmentation offloads both ways: CSUM and HOST_TSO4/6 (the guest
  * sends partial checksums and 64 KiB TCP segments, which the tap's kernel
@@ -52,6 +54,7 @@
 #define VNET_F_GUEST_TSO6   8
 #define VNET_F_HOST_TSO4    11
 #define VNET_F_HOST_TSO6    12
+#define VNET_F_MRG_RXBUF    15
 #define VNET_F_STATUS	    16
 #define VNET_OFFLOAD_FEATURES                                                                      \
 	(1ULL << VNET_F_CSUM | 1ULL << VNET_F_GUEST_CSUM | 1ULL << VNET_F_GUEST_TSO4 |             \
@@ -105,6 +108,9 @@ struct vnet {
 	uint64_t features;	  /* the driver's, once FEATURES_OK; 0 after a reset */
 	uint8_t *rx_buf, *tx_buf; /* VNET_BOUNCE bytes each */
 	size_t rx_len;		  /* a frame read but not delivered yet (0: none) */
+	/* MRG_RXBUF: the chains one frame is being spread over, and their lengths. */
+	uint16_t mrg_head[VNET_MAX_QUEUE_SIZE];
+	uint32_t mrg_len[VNET_MAX_QUEUE_SIZE];
 	struct vnet_stats st;
 };
 

@@ -159,6 +159,12 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail_idx -= n;
+	q->budget += n;
+}
+
 int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	struct {

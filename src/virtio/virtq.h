@@ -90,6 +90,11 @@ void virtq_budget_reset(struct virtq *q);
  * is now broken.
  */
 int virtq_pop(struct virtq *q, struct virtq_chain *c) __attribute__((warn_unused_result));
+/*
+ * Give back the last n chains popped and not pushed: they are available
+ * again, to this notification's budget as well.
+ */
+void virtq_unpop(struct virtq *q, uint16_t n);
 /* Return a chain to the driver with `len` bytes written. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t len) __attribute__((warn_unused_result));
 /* After pushes: does the driver want an interrupt? */

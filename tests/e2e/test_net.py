@@ -35,9 +35,10 @@ def test_net_tap_both_ways_busy_tap_and_restore(vms, l1):
     rc, out = vm.run("cat /sys/class/net/eth0/address; cat /sys/class/net/eth0/device/features",
                      check=True)  # fmt: skip
     assert out.split()[0] == MAC, out
-    # The driver took the checksum and TSO offloads both ways (the tap offers them).
+    # The driver took the checksum and TSO offloads both ways (the tap offers them), and
+    # mergeable receive buffers (15).
     bits = out.split()[1]
-    for b in (0, 1, 7, 8, 11, 12):
+    for b in (0, 1, 7, 8, 11, 12, 15):
         assert bits[b] == "1", "feature bit %d not negotiated: %s" % (b, bits)
     rc, out = l1.run("ip addr show mvtap0")
     assert rc == 0 and "inet %s/24" % HOST_IP in out and HOST_MAC in out, out

@@ -451,6 +451,81 @@ static void test_rx_runts(void **state)
 	rig_down(&g);
 }
 
+#define MRG_FEATURES (FEATURES | 1ULL << VNET_F_MRG_RXBUF)
+
+/* The bytes of a frame host_send(len, seed) sent, from offset off of it, at gpa. */
+static void expect_piece(struct rig *g, uint64_t gpa, size_t off, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (off + i >= VNET_HDR_SIZE)
+			assert_int_equal(*gp(g, gpa + i), (uint8_t)(seed + off + i));
+}
+
+/* MRG_RXBUF: a frame spread over three buffers, num_buffers 3; it waits until all are there. */
+static void test_rx_mergeable(void **state)
+{
+	struct rig g;
+	uint16_t h1, h2, h3;
+
+	assert_int_equal(rig_up_with(&g, 0, false, MRG_FEATURES), 0xF);
+	h1 = rx_buffer(&g, BUF, 600);
+	h2 = rx_buffer(&g, BUF + 0x1000, 600);
+	host_send(&g, 1400, 5);
+	kick(&g, VNET_RXQ);
+	/* Two buffers are not enough: nothing used, the frame kept, the chains given back. */
+	assert_int_equal(vqd_used_idx(&g.d[VNET_RXQ]), 0);
+	assert_int_equal(g.n.rx_len, 1400);
+	h3 = rx_buffer(&g, BUF + 0x2000, 600);
+	kick(&g, VNET_RXQ);
+	expect_used(&g, VNET_RXQ, h1, 600);
+	expect_used(&g, VNET_RXQ, h2, 600);
+	expect_used(&g, VNET_RXQ, h3, 200);
+	assert_int_equal(gp(&g, BUF)[10], 3); /* num_buffers */
+	assert_int_equal(gp(&g, BUF)[11], 0);
+	assert_int_equal(gp(&g, BUF)[0], 0); /* DATA_VALID cleared: no GUEST_CSUM */
+	expect_piece(&g, BUF, 0, 600, 5);
+	expect_piece(&g, BUF + 0x1000, 600, 600, 5);
+	expect_piece(&g, BUF + 0x2000, 1200, 200, 5);
+	assert_int_equal(g.n.st.rx_packets, 1);
+	assert_int_equal(g.n.st.rx_bytes, 1400 - VNET_HDR_SIZE);
+	/* A frame that fits its first buffer takes one, num_buffers 1. */
+	h1 = rx_buffer(&g, BUF + 0x3000, 1526);
+	host_send(&g, 100, 9);
+	vnet_rx(&g.n);
+	expect_used(&g, VNET_RXQ, h1, 100);
+	expect_frame(&g, BUF + 0x3000, 100, 9);
+	rig_down(&g);
+}
+
+/* MRG_RXBUF, hostile buffers: a first buffer shorter than the header, a queue of tiny ones. */
+static void test_rx_mergeable_hostile(void **state)
+{
+	struct rig g;
+	uint16_t h;
+
+	assert_int_equal(rig_up_with(&g, 0, false, MRG_FEATURES), 0xF);
+	h = rx_buffer(&g, BUF, 8);
+	host_send(&g, 100, 1);
+	kick(&g, VNET_RXQ);
+	expect_used(&g, VNET_RXQ, h, 0);
+	assert_int_equal(g.n.st.rx_dropped, 1);
+	/* A whole queue of 20-byte buffers cannot hold 1400 bytes: dropped, each returned empty. */
+	for (unsigned int i = 0; i < QSIZE; i++)
+		rx_buffer(&g, BUF + 0x100 * i, 20);
+	host_send(&g, 1400, 2);
+	kick(&g, VNET_RXQ);
+	for (unsigned int i = 0; i < QSIZE; i++) {
+		uint32_t id, l;
+
+		assert_int_equal(vqd_get_used(&g.d[VNET_RXQ], &id, &l), 1);
+		assert_int_equal(l, 0);
+	}
+	assert_int_equal(g.n.st.rx_dropped, 2);
+	assert_int_equal(g.n.st.rx_packets, 0);
+	assert_int_equal(dev_status(&g) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	rig_down(&g);
+}
+
 /* A reset drops the kept frame; a paused device receives nothing until cont. */
 static void test_rx_reset_and_pause(void **state)
 {
@@ -580,6 +655,8 @@ int main(void)
 	    cmocka_unit_test(test_rx_waits_for_buffers),
 	    cmocka_unit_test(test_rx_too_large),
 	    cmocka_unit_test(test_rx_runts),
+	    cmocka_unit_test(test_rx_mergeable),
+	    cmocka_unit_test(test_rx_mergeable_hostile),
 	    cmocka_unit_test(test_rx_reset_and_pause),
 	    cmocka_unit_test(test_rx_hostile_buffer),
 	    cmocka_unit_test(test_save_load),
