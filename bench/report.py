@@ -297,7 +297,34 @@ def build(d):
     snapshot_rows(r, d)
     dimm_rows(r, d)
     autoscale_rows(r, d)
+    io_rows(r, d)
     return r
+
+
+def io_rows(r, d):
+    """Figure 9: bench/io.py's disk and network throughput against QEMU 7.2."""
+    if d.get("io_failed"):
+        r.row("9. disk and network throughput", "failed", "see make bench output", "-", "", False)
+    for key, what in (
+        ("blk_read", "virtio-blk sequential read, 512 MiB, 1 MiB O_DIRECT in the guest"),
+        ("blk_write", "virtio-blk sequential write, 512 MiB, 1 MiB O_DIRECT in the guest, then sync"),
+        ("net_rx", "virtio-net, 64 MiB over HTTP from L1 to the guest"),
+        ("net_tx", "virtio-net, 64 MiB over HTTP from the guest to L1"),
+    ):
+        v = r.get("io_%s_vs_qemu" % key)
+        if v is None:
+            continue
+        pr = [float(x) for x in str(r.get("io_%s_vs_qemu_all" % key) or "").split(",") if x]
+        spread = "; %d pairs, range %.2f-%.2f" % (len(pr), min(pr), max(pr)) if len(pr) >= 2 else "; one pair"
+        r.row(
+            "9. " + what,
+            "%.1f MB/s" % d["io_memvisor_" + key],
+            "QEMU %.1f MB/s" % d["io_qemu_" + key],
+            "%.3f (memvisor/QEMU, median%s)" % (v, spread),
+            ">= 1",
+            v >= 1.0,
+        )
+        r.metric("io_%s_vs_qemu" % key, v, "RATIO")
 
 
 def dimm_rows(r, d):
@@ -469,6 +496,7 @@ def main():
             "python3 bench/snapshot.py --budget <seconds left> %(v)s\n"
             "python3 bench/dimm.py --budget <seconds left> %(v)s\n"
             "python3 bench/autoscale.py bench\n"
+            "python3 bench/io.py --budget <seconds left> %(v)s\n"
             "python3 bench/report.py %(b)s/bench/raw.txt bench/results.md %(r)s %(v)s\n```\n\n"
             % {"b": build_dir, "r": reps, "v": vm_reps}
         )

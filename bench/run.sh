@@ -9,7 +9,8 @@
 # whole run may take, default 900), BENCH_SKIP_VM=1 (leave out the nested
 # comparison), BENCH_SKIP_SNAP=1 (leave out the snapshot/restore figures),
 # BENCH_RESULTS (default bench/results.md), BENCH_SKIP_AUTOSCALE=1 (leave out
-# the autoscale figures, about 8 minutes; their picture lands beside RESULTS).
+# the autoscale figures, about 8 minutes; their picture lands beside RESULTS),
+# BENCH_SKIP_IO=1 (leave out the disk and network throughput, figure 9).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -20,6 +21,8 @@ VM_REPEATS=${BENCH_VM_REPEATS:-3}
 BENCH_BUDGET_S=${BENCH_BUDGET_S:-900}
 # The DIMM figures (figure 7) come after the budget above, with this much more.
 BENCH_DIMM_S=${BENCH_DIMM_S:-420}
+# The disk and network figures (figure 9), after the autoscale ones, with this much more.
+BENCH_IO_S=${BENCH_IO_S:-600}
 RESULTS=${BENCH_RESULTS:-bench/results.md}
 start=$(date +%s)
 
@@ -82,6 +85,14 @@ if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_AUTOSCALE:-0}" != 1 ]; then
 	if ! python3 bench/autoscale.py "$(dirname "$RESULTS")" >>"$raw"; then
 		echo "bench: the autoscale figures failed (see above); they are missing" >&2
 		echo "as_failed 1" >>"$raw"
+	fi
+fi
+if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_IO:-0}" != 1 ]; then
+	echo "bench: disk and network throughput vs QEMU in the nested rig (minutes)" >&2
+	budget=$((BENCH_BUDGET_S + BENCH_DIMM_S + BENCH_IO_S - ($(date +%s) - start) - 30))
+	if ! python3 bench/io.py --budget "$budget" "$VM_REPEATS" >>"$raw"; then
+		echo "bench: the disk and network figures failed (see above); they are missing" >&2
+		echo "io_failed 1" >>"$raw"
 	fi
 fi
 end=$(date +%s)
