@@ -267,6 +267,44 @@ def run_surviving_l1(l1, art, kind, restarts, one=None, what="run"):
     return l1, one(l1, kind)
 
 
+def side_by_side(argv, one, what, log):
+    """The run shared by bench/dimm.py and bench/io.py: argv is
+    [--budget SECONDS] [PAIRS] (default 3); the rig is built and one L1
+    booted and warmed, then one(l1, kind) runs for memvisor and QEMU, pair
+    by pair, alternating which goes first, each through run_surviving_l1.
+    A pair that would not fit in the budget is skipped (the first never).
+    Returns ({"memvisor": [...], "qemu": [...]}, restarts, skipped)."""
+    budget = None
+    if argv[:1] == ["--budget"]:
+        budget = float(argv[1])
+        argv = argv[2:]
+    pairs = int(argv[0]) if argv else 3
+    start_t = time.time()
+    nested, why = rig.use_nested()
+    log("%s: %s" % (why, "VMs in the nested rig (L1 under TCG)" if nested else "VMs on this machine's /dev/kvm"))
+    art = rig.build(with_qemu=True, l1=nested)
+    l1 = rig.L1.boot(art) if nested else rig.Local(art)
+    warm_l1(l1)
+    results = {"memvisor": [], "qemu": []}
+    longest, skipped, restarts = 0.0, 0, []
+    try:
+        for i in range(pairs):
+            order = ("memvisor", "qemu") if i % 2 == 0 else ("qemu", "memvisor")
+            if budget is not None and i and time.time() - start_t + 1.2 * longest > budget:
+                skipped += 1
+                continue
+            t0 = time.time()
+            got = {}
+            for kind in order:
+                l1, got[kind] = run_surviving_l1(l1, art, kind, restarts, one, what)
+            for kind in order:
+                results[kind].append(got[kind])
+            longest = max(longest, time.time() - t0)
+    finally:
+        l1.shutdown()
+    return results, restarts, skipped
+
+
 def plan(reps, extra):
     """Batches in priority order: the first pair, a second pair, the extra
     kinds, then further pairs. A batch runs whole or not at all."""

@@ -36,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import rig  # noqa: E402
-from compare import qmp_json, run_surviving_l1, warm_l1  # noqa: E402
+from compare import qmp_json, side_by_side  # noqa: E402
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -141,33 +141,7 @@ def one_run(l1, kind, kill_l1=False):
 
 
 def main():
-    args = sys.argv[1:]
-    budget = None
-    if args[:1] == ["--budget"]:
-        budget = float(args[1])
-        args = args[2:]
-    reps = int(args[0]) if args else 3
-    start_t = time.time()
-    nested, why = rig.use_nested()
-    log("%s: %s" % (why, "VMs in the nested rig (L1 under TCG)" if nested else "VMs on this machine's /dev/kvm"))
-    art = rig.build(with_qemu=True, l1=nested)
-    l1 = rig.L1.boot(art) if nested else rig.Local(art)
-    warm_l1(l1)
-    results = {"memvisor": [], "qemu": []}
-    longest, skipped, restarts = 0.0, 0, []
-    try:
-        for i in range(reps):
-            pair = ("memvisor", "qemu") if i % 2 == 0 else ("qemu", "memvisor")
-            if budget is not None and i and time.time() - start_t + 1.2 * longest > budget:
-                skipped += 1
-                continue
-            t0 = time.time()
-            for kind in pair:
-                l1, r = run_surviving_l1(l1, art, kind, restarts, one_run, "DIMM run")
-                results[kind].append(r)
-            longest = max(longest, time.time() - t0)
-    finally:
-        l1.shutdown()
+    results, restarts, skipped = side_by_side(sys.argv[1:], one_run, "DIMM run", log)
     print("dimm_l1_restarts %d" % len(restarts))
     print("dimm_repeats %d" % len(results["qemu"]))
     print("dimm_skipped %d" % skipped)

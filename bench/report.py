@@ -534,6 +534,11 @@ def main():
 
 
 WHY = [
+    ("9. virtio-", "not profiled yet: memvisor serves a disk's requests on one worker thread "
+     "with pread/pwrite and its network queues on the event loop, one chain at a time, "
+     "copying every frame through a bounce buffer; QEMU 7.2 uses its AIO thread pool for "
+     "the disk and its own loop for the tap. Figures from one pair are within this rig's "
+     "run-to-run noise of 10-20%."),
     ("8. autoscale vs static", "on 2026-12-02 every try lost its guest to a triple fault in "
      "the nested rig during the autoscale run (the binary from before this session's changes "
      "did the same in the same way, and an L1 died on a retry), so the figure is not measured "
