@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-60}
 out=${FUZZ_BUILD:-build/fuzz}
-targets=${FUZZ_TARGETS:-fuzz_virtq fuzz_vmem fuzz_balloon fuzz_vpci fuzz_blk fuzz_net fuzz_config fuzz_qmp fuzz_state fuzz_framer fuzz_server fuzz_ctl}
+targets=${FUZZ_TARGETS:-fuzz_virtq fuzz_vmem fuzz_balloon fuzz_vpci fuzz_blk fuzz_net fuzz_vsock fuzz_config fuzz_qmp fuzz_state fuzz_framer fuzz_server fuzz_ctl}
 mkdir -p "$out"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 # The project's library (every src/**/*.c but main.c and log.c, as the

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(gcc make libc6-dev pkg-config libjson-c-dev libnuma-dev libcmocka-dev
       clang libclang-rt-14-dev clang-format
       qemu-system-x86 busybox-static cpio kmod gzip python3 python3-pytest
-      acpica-tools)
+      acpica-tools socat)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -36,6 +36,7 @@
 #include "virtio/rng.h"
 
 struct board_dimms;
+struct board_vsock;
 struct board_autoscale;
 
 /* Boot RAM pieces: each zone gives at most two (split by the PCI hole). */
@@ -135,6 +136,7 @@ struct board {
 	unsigned int nr_blk;
 	struct board_net net[CONFIG_MAX_NETS];
 	unsigned int nr_net;
+	struct board_vsock *vsock; /* --vsock (board/vsock.h), NULL: none */
 	struct board_dimms *dimms; /* ACPI-hotplugged DIMMs (board/dimm.h), NULL: none */
 	struct board_ram ram[BOARD_MAX_RAM];
 	unsigned int nr_ram;

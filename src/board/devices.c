@@ -1,6 +1,7 @@
 #include "board/devices.h"
 #include "board/blk.h"
 #include "board/net.h"
+#include "board/vsock.h"
 #include "board/pmem.h"
 
 #include "board/autoscale.h"
@@ -524,6 +525,8 @@ static const struct board_device board_devices[] = {
      board_blk_load, board_blk_pause},
     {"virtio-net", board_net_create, board_net_reset, board_net_destroy, board_net_save,
      board_net_load, board_net_pause},
+    {"virtio-vsock", board_vsock_create, board_vsock_reset, board_vsock_destroy, board_vsock_save,
+     board_vsock_load, board_vsock_pause},
     /* Not a device: the policy that drives virtio-mem by the balloon's statistics. */
     {"autoscale", board_autoscale_create, board_autoscale_reset, board_autoscale_destroy,
      dev_autoscale_save, dev_autoscale_load, NULL},

@@ -31,6 +31,8 @@ void config_free(struct mv_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->serial_file);
 	free(cfg->api_socket);
+	free(cfg->vsock.socket);
+	cfg->vsock.socket = NULL;
 	free(cfg->restore.source_url);
 	cfg->restore.source_url = NULL;
 	cfg->kernel = cfg->initramfs = cfg->cmdline = cfg->serial_file = cfg->api_socket = NULL;
@@ -460,6 +462,24 @@ int config_parse_balloon(struct mv_config *cfg, const char *value, char *err, si
 	return r;
 }
 
+static int config_parse_vsock(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	struct vsock_config *k = &cfg->vsock;
+	int r;
+
+	if (k->given)
+		return config_errf(err, errlen, "%s: given twice (one vsock device per VM)",
+				   config_opt_name(OPT_VSOCK));
+	k->given = true;
+	snprintf(k->id, sizeof(k->id), "vsock0");
+	r = parse_keys(OPT_VSOCK, value, strlen(value), k, &k->keys, err, errlen);
+	for (int key = KEY_VSOCK_CID; !r && key <= KEY_VSOCK_SOCKET; key++)
+		if (!(k->keys & CONFIG_KEY_BIT(key)))
+			r = config_errf(err, errlen, "%s %s: %s= is needed",
+					config_opt_name(OPT_VSOCK), value, config_key_name(key));
+	return r;
+}
+
 int config_parse_autoscale(struct mv_config *cfg, const char *value, char *err, size_t errlen)
 {
 	struct autoscale_config *a = &cfg->autoscale;
@@ -555,6 +575,8 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 		return config_parse_restore(cfg, v, err, errlen);
 	case OPT_BALLOON:
 		return config_parse_balloon(cfg, v, err, errlen);
+	case OPT_VSOCK:
+		return config_parse_vsock(cfg, v, err, errlen);
 	case OPT_AUTOSCALE:
 		return config_parse_autoscale(cfg, v, err, errlen);
 	case OPT_RNG:

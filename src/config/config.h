@@ -176,6 +176,15 @@ struct balloon_config {
 	char id[CONFIG_ID_LEN];	     /* "balloon0" unless id= */
 };
 
+/* --vsock: one virtio-vsock device. */
+struct vsock_config {
+	bool given;
+	uint64_t keys; /* bit (1 << enum config_key) per key given */
+	unsigned int cid;
+	char *socket;
+	char id[CONFIG_ID_LEN]; /* "vsock0" unless id= */
+};
+
 /* --autoscale: the policy of lib/autoscale.h over the virtio-mem devices. */
 struct autoscale_config {
 	bool given;
@@ -218,6 +227,7 @@ struct mv_config {
 	unsigned int dimm_slots;
 	struct balloon_config balloon;
 	struct autoscale_config autoscale;
+	struct vsock_config vsock;
 };
 
 /* DIMM sizes and addresses: whole Linux x86_64 memory blocks. */

@@ -87,6 +87,11 @@ const struct config_option config_options[OPT__COUNT] = {
 		 .multi = true,
 		 .has_keys = true,
 		 .help = "one virtio-net device per value, over a tap interface"},
+    [OPT_VSOCK] = {.name = OPT_NAME_VSOCK,
+		   .arg = "cid=<n>,socket=<path>[,id=<id>]",
+		   .has_keys = true,
+		   .help = "virtio-vsock device: guest stream sockets reach host processes over a "
+			   "Unix socket (CONNECT <port> in, <path>_<port> out)"},
 };
 
 #define MEM(f)	offsetof(struct memory_config, f)
@@ -98,6 +103,7 @@ const struct config_option config_options[OPT__COUNT] = {
 #define ASC(f)	offsetof(struct autoscale_config, f)
 #define DSK(f)	offsetof(struct disk_config, f)
 #define NET(f)	offsetof(struct net_config, f)
+#define VSK(f)	offsetof(struct vsock_config, f)
 
 const struct config_key_desc config_keys[KEY__COUNT] = {
     [KEY_MEM_SIZE] = {OPT_MEMORY, "size", KT_SIZE, MEM(size), "<size>", "512M",
@@ -258,6 +264,11 @@ const struct config_key_desc config_keys[KEY__COUNT] = {
 			    "a vhost-user backend (not supported yet: refused)"},
     [KEY_NET_SOCKET] = {OPT_NET, "socket", KT_PATH, NET(socket), "<path>", NULL,
 			"the vhost-user backend's socket (with vhost_user=on)"},
+    [KEY_VSOCK_CID] = {OPT_VSOCK, "cid", KT_UINT, VSK(cid), "<n>", NULL,
+		       "the guest's context id, 3 to 4294967294 (mandatory)"},
+    [KEY_VSOCK_SOCKET] = {OPT_VSOCK, "socket", KT_PATH, VSK(socket), "<path>", NULL,
+			  "the Unix socket the device listens on (mandatory)"},
+    [KEY_VSOCK_ID] = {OPT_VSOCK, "id", KT_ID, VSK(id), "<id>", "vsock0", "device name, unique"},
 };
 
 const char *config_opt_name(enum config_opt opt)

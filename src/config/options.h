@@ -43,6 +43,7 @@
 #define OPT_NAME_AUTOSCALE   "--autoscale"
 #define OPT_NAME_DISK	     "--disk"
 #define OPT_NAME_NET	     "--net"
+#define OPT_NAME_VSOCK	     "--vsock"
 
 enum config_opt {
 	OPT_KERNEL,
@@ -66,6 +67,7 @@ enum config_opt {
 	OPT_AUTOSCALE,
 	OPT_DISK,
 	OPT_NET,
+	OPT_VSOCK,
 	OPT__COUNT
 };
 
@@ -159,6 +161,10 @@ enum config_key {
 	KEY_NET_FD,
 	KEY_NET_VHOST_USER,
 	KEY_NET_SOCKET,
+	/* --vsock */
+	KEY_VSOCK_CID,
+	KEY_VSOCK_SOCKET,
+	KEY_VSOCK_ID,
 	KEY__COUNT
 };
 

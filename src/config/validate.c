@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "lib/util.h"
 #include "devices/pci.h"
 #include "virtio/mem_state.h"
+#include "virtio/vsock_proto.h"
 #include "lib/size.h"
 #include "lib/crc32c.h"
 
@@ -943,6 +945,63 @@ static int check_nets(struct vctx *v, char disk_ids[][CONFIG_ID_LEN],
 }
 
 /*
+ * --vsock: a context id the guest may have (0 to 2 are the hypervisor's,
+ * the local and the host's; U32_MAX is "any"), a socket path with room for
+ * the "_<port>" of guest-initiated connections, an id no other device or
+ * zone has, and a PCI slot.
+ */
+static int check_vsock(struct vctx *v, char disk_ids[][CONFIG_ID_LEN],
+		       char pmem_ids[][CONFIG_ID_LEN])
+{
+	const struct vsock_config *k = &v->cfg->vsock;
+	const char *name = config_opt_name(OPT_VSOCK);
+	unsigned int devs = (v->cfg->rng ? 1 : 0) + (v->cfg->balloon.given ? 1 : 0) +
+			    v->cfg->nr_disks + v->cfg->nr_nets + 1;
+	char id[CONFIG_ID_LEN];
+	bool dup = v->cfg->balloon.given && !strcmp(v->cfg->balloon.id, k->id);
+
+	if (!k->given)
+		return 0;
+	if (k->cid < VSOCK_MIN_CID || k->cid > VSOCK_MAX_CID)
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%u: not a guest's context id (%u to %u; 0 to 2 are "
+				   "reserved)",
+				   name, config_key_name(KEY_VSOCK_CID), k->cid, VSOCK_MIN_CID,
+				   VSOCK_MAX_CID);
+	if (strlen(k->socket) + sizeof("_4294967295") > sizeof(((struct sockaddr_un *)0)->sun_path))
+		return config_errf(v->err, v->errlen,
+				   "%s: %s=%s: too long for a Unix socket path with \"_<port>\" "
+				   "after it (at most %zu bytes)",
+				   name, config_key_name(KEY_VSOCK_SOCKET), k->socket,
+				   sizeof(((struct sockaddr_un *)0)->sun_path) -
+				       sizeof("_4294967295"));
+	for (unsigned int i = 0; i < v->nr_zones; i++) {
+		dup |= !strcmp(v->zones[i].id, k->id);
+		devs += v->zones[i].hotplug_size ? 1 : 0;
+	}
+	for (unsigned int i = 0; i < v->cfg->nr_pmem; i++) {
+		dup |= !strcmp(pmem_ids[i], k->id);
+		devs += v->cfg->pmem[i].model == PMEM_VIRTIO;
+	}
+	for (unsigned int i = 0; i < v->cfg->nr_disks; i++)
+		dup |= !strcmp(disk_ids[i], k->id);
+	for (unsigned int i = 0; i < v->cfg->nr_nets; i++) {
+		net_id(v->cfg, i, id);
+		dup |= !strcmp(id, k->id);
+	}
+	if (dup)
+		return config_errf(v->err, v->errlen, "%s: %s=%s: another device or zone has it",
+				   name, config_key_name(KEY_VSOCK_ID), k->id);
+	if (devs > PCI_DEV_SLOTS)
+		return config_errf(
+		    v->err, v->errlen,
+		    "%s: no PCI slot left on bus 0 (%u device slots, all taken by the "
+		    "other virtio devices)",
+		    name, PCI_DEV_SLOTS);
+	return 0;
+}
+
+/*
  * The MAC of a --net without mac=: the same for the same VM at every start,
  * so a guest's network configuration and its peers' ARP caches hold across
  * restarts. "The same VM" is what names it on this host: the tap it was
@@ -1069,6 +1128,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 		r = check_disks(&v, disk_ids, disk_sizes, pmem_ids);
 	if (!r)
 		r = check_nets(&v, disk_ids, pmem_ids);
+	if (!r)
+		r = check_vsock(&v, disk_ids, pmem_ids);
 	if (!r)
 		r = check_autoscale(&v);
 	if (r)

@@ -4,8 +4,7 @@
  * Hypervisor's and Firecracker's): the packet header's parse and checks,
  * the credit arithmetic of its flow control, and the "CONNECT <port>\n"
  * line a host client writes. No I/O, no allocation: unit-tested in
- * tests/unit/test_virtio_vsock.c. The device that uses them is not
- * written yet.
+ * tests/unit/test_virtio_vsock.c; the device is virtio/vsock.h.
  */
 #ifndef MV_VIRTIO_VSOCK_PROTO_H
 #define MV_VIRTIO_VSOCK_PROTO_H
@@ -17,6 +16,8 @@
 #define VIRTIO_ID_VSOCK		19
 #define VSOCK_HDR_SIZE		44 /* struct virtio_vsock_hdr, packed */
 #define VSOCK_HOST_CID		2
+#define VSOCK_MIN_CID		3	    /* a guest's: 0 to 2 are reserved */
+#define VSOCK_MAX_CID		0xfffffffeU /* U32_MAX is VMADDR_CID_ANY */
 #define VSOCK_TYPE_STREAM	1
 #define VSOCK_OP_REQUEST	1
 #define VSOCK_OP_RESPONSE	2
