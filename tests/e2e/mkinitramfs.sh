@@ -3,7 +3,8 @@
 # tests/e2e/README.md).
 #
 #   mkinitramfs.sh l2 OUT.cpio.gz
-#       The VMM's guest: busybox, the virtio modules, mv-shell on ttyS0.
+#       The VMM's guest: busybox, the virtio modules, mv-shell on ttyS0,
+#       mv-vsock (guest/mv-vsock.c, built static).
 #   mkinitramfs.sh l1 OUT.cpio.gz --l2-kernel VMLINUZ --l2-initrd L2.cpio.gz
 #                     [--bin FILE]... [--qemu]
 #       The nested host: busybox, kvm modules, mv-shell on ttyS1, mv-vm,
@@ -106,9 +107,13 @@ case "$kind" in
 l2)
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 		virtio_pci virtio_mem virtio_balloon virtio-rng pvpanic-mmio button evdev \
-		virtio_pmem nfit nd_pmem crc32c_generic ext4 virtio_blk virtio_net; do
+		virtio_pmem nfit nd_pmem crc32c_generic ext4 virtio_blk virtio_net \
+		vmw_vsock_virtio_transport; do
 		add_module "$m"
 	done
+	# busybox has no AF_VSOCK: the vsock tests' guest end, built static here.
+	cc -static -O2 -Wall -Wextra -Werror -std=gnu11 -o "$root/bin/mv-vsock" \
+		"$here/guest/mv-vsock.c" || die "building guest/mv-vsock.c (gcc, libc6-dev)"
 	install -m 755 "$here/guest/rc.l2" "$root/etc/rc"
 	cp "$here/guest/inittab.l2" "$root/etc/inittab"
 	;;

@@ -192,6 +192,9 @@ def build(with_qemu=True, build_dir=None, l1=True):
         bins += ["--l2-pmem", pmem]
     if shutil.which("debugfs"):
         bins += ["--bin", shutil.which("debugfs")]
+    # The host end of the vsock tests (a real peer on the device's Unix socket).
+    if shutil.which("socat"):
+        bins += ["--bin", shutil.which("socat")]
     cmd = [mk, "l1", l1_initrd, "--l2-kernel", env["VMLINUZ"], "--l2-initrd", l2] + bins
     if with_qemu:
         cmd.append("--qemu")

@@ -1,0 +1,134 @@
+/*
+ * mv-vsock: the guest's end of the e2e vsock tests, built static into the
+ * L2 initramfs (busybox has no AF_VSOCK).
+ *
+ *   mv-vsock listen PORT     accept on PORT forever, echoing each connection
+ *                            (a child per connection) until its peer shuts down
+ *   mv-vsock send CID PORT   connect to CID:PORT, stdin to the socket (shut
+ *                            down for writing at EOF), the socket to stdout
+ *                            until the peer closes; exit 1 with the reason on
+ *                            a failed connect
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+static int write_all(int fd, const char *p, ssize_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static void echo(int fd)
+{
+	static char buf[65536];
+	ssize_t r;
+
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		if (write_all(fd, buf, r))
+			break;
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+static int do_listen(unsigned int port)
+{
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+	signal(SIGCHLD, SIG_IGN);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 16)) {
+		perror("mv-vsock: listen");
+		return 1;
+	}
+	for (;;) {
+		int c = accept(s, NULL, NULL);
+
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("mv-vsock: accept");
+			return 1;
+		}
+		if (fork() == 0) {
+			close(s);
+			echo(c);
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+static int do_send(unsigned int cid, unsigned int port)
+{
+	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
+	struct pollfd p[2];
+	static char buf[65536];
+	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+	bool in_open = true;
+
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "mv-vsock: connect %u:%u: %s\n", cid, port, strerror(errno));
+		return 1;
+	}
+	p[0] = (struct pollfd){.fd = 0, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = s, .events = POLLIN};
+	for (;;) {
+		ssize_t r;
+
+		p[0].fd = in_open ? 0 : -1;
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (in_open && (p[0].revents & (POLLIN | POLLHUP))) {
+			r = read(0, buf, sizeof(buf));
+			if (r <= 0) {
+				in_open = false;
+				shutdown(s, SHUT_WR);
+			} else if (write_all(s, buf, r)) {
+				perror("mv-vsock: send");
+				return 1;
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = read(s, buf, sizeof(buf));
+			if (r < 0) {
+				perror("mv-vsock: receive");
+				return 1;
+			}
+			if (r == 0)
+				return 0;
+			if (write_all(1, buf, r))
+				return 1;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "listen"))
+		return do_listen(strtoul(argv[2], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "send"))
+		return do_send(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
+	fprintf(stderr, "usage: mv-vsock listen PORT | mv-vsock send CID PORT\n");
+	return 2;
+}
