@@ -188,10 +188,13 @@ static int conn_flush(struct vsock_conn *c)
 	return 0;
 }
 
-/* Lock held: both directions are done, or the socket broke: the connection ends. */
+/*
+ * Lock held: both directions are done (or the guest closed and what it sent
+ * is written), or the socket broke: the connection ends.
+ */
 static void conn_settle(struct vsock_conn *c, int err)
 {
-	if (err || (c->host_eof && c->shut_wr))
+	if (err || (c->shut_wr && (c->host_eof || c->guest_shut_rcv)))
 		conn_close(c, true);
 	else
 		conn_arm(c);
@@ -524,11 +527,14 @@ static int vsock_tx_one(struct virtio_dev *d, struct virtq *q, const struct virt
 	case VSOCK_OP_SHUTDOWN:
 		if (c->state != VSOCK_OPEN)
 			break;
-		if ((h.flags & VSOCK_SHUTDOWN_SEND) && (h.flags & VSOCK_SHUTDOWN_RCV)) {
-			/* The guest closed: what it sent is written if the socket takes it. */
-			conn_flush(c);
-			conn_close(c, true);
-			return 0;
+		if ((h.flags & VSOCK_SHUTDOWN_SEND) && (h.flags & VSOCK_SHUTDOWN_RCV) &&
+		    conn_held(c)) {
+			/*
+			 * The guest closed with bytes still held: they are written
+			 * first (the reset follows), within VSOCK_DRAIN_MS.
+			 */
+			c->deadline = loop_now_ms() + VSOCK_DRAIN_MS;
+			timer_need(v);
 		}
 		if (h.flags & VSOCK_SHUTDOWN_SEND)
 			c->guest_shut_send = true;
@@ -651,14 +657,14 @@ static void vsock_timer_fire(struct loop_timer *t)
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = &v->conns[i];
 
-		if (c->state != VSOCK_LINE && c->state != VSOCK_REQUESTED)
+		if (c->state == VSOCK_FREE || !c->deadline)
 			continue;
-		if (c->deadline && now >= c->deadline) {
+		if (now >= c->deadline) {
 			if (c->state == VSOCK_LINE)
 				v->st.refused++;
-			/* A request the guest took is reset; one it never took is just dropped. */
-			conn_close(c,
-				   c->state == VSOCK_REQUESTED && !(c->owed & VSOCK_OWE_REQUEST));
+			/* A request the guest never took is just dropped; the rest are reset. */
+			conn_close(c, c->state == VSOCK_OPEN || (c->state == VSOCK_REQUESTED &&
+								 !(c->owed & VSOCK_OWE_REQUEST)));
 		} else {
 			waiting = true;
 		}

@@ -45,8 +45,9 @@
 #define VSOCK_MAX_CONNS		    64
 #define VSOCK_CONN_BUF		    (256 * 1024) /* guest-to-host bytes held per connection */
 #define VSOCK_LOCAL_PORT_BASE	    (1U << 30)
-#define VSOCK_TIMEOUT_MS	    2000 /* for a CONNECT line, and for the guest's answer */
-#define VSOCK_MAX_RST		    128	 /* resets owed to the guest for no connection */
+#define VSOCK_TIMEOUT_MS	    2000  /* for a CONNECT line, and for the guest's answer */
+#define VSOCK_DRAIN_MS		    10000 /* for the host side to take a closed connection's bytes */
+#define VSOCK_MAX_RST		    128	  /* resets owed to the guest for no connection */
 #define VSOCK_EVENT_TRANSPORT_RESET 0
 
 struct vsock;

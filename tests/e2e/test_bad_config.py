@@ -315,6 +315,20 @@ CASES = [
     case("net-vhost-user", ["--net", "vhost_user=on,socket=@T@/s"], "--net id=net0",
          "vhost_user=on", "not supported"),
     case("net-too-many", ["--net"] + ["tap=t%d" % i for i in range(9)], "--net", "more than 8"),
+    # --- --vsock (issue 17)
+    case("vsock-cid-reserved", ["--vsock", "cid=2,socket=@T@/v.sock"], "--vsock", "cid=2",
+         "reserved"),
+    case("vsock-cid-any", ["--vsock", "cid=4294967295,socket=@T@/v.sock"], "--vsock",
+         "cid=4294967295"),
+    case("vsock-no-cid", ["--vsock", "socket=@T@/v.sock"], "--vsock", "cid= is needed"),
+    case("vsock-no-socket", ["--vsock", "cid=3"], "--vsock", "socket= is needed"),
+    case("vsock-twice", ["--vsock", "cid=3,socket=@T@/a", "--vsock", "cid=4,socket=@T@/b"],
+         "--vsock", "given twice"),
+    case("vsock-path-too-long", ["--vsock", "cid=3,socket=/tmp/" + "a" * 92], "--vsock",
+         "too long"),
+    case("vsock-id-of-a-zone", ["--vsock", "cid=3,socket=@T@/v,id=mem0"], "--vsock", "id=mem0"),
+    case("vsock-unknown-key", ["--vsock", "cid=3,socket=@T@/v,guest_cid=4"], "--vsock",
+         "guest_cid"),
 ]
 
 
@@ -393,6 +407,9 @@ STARTUP = [
     case("hugepage-zone-cpus-bad",
          [*ZONES0, "--memory-zone", "id=a,size=64M,hugepages=on,hugepage_size=2M", "--cpus",
           "boot=0", "--api-socket", "@T@/api.sock"], "--cpus", "boot=0"),
+    case("vsock-bad-cid-startup",
+         ["--memory", "size=64M", "--vsock", "cid=1,socket=@T@/v.sock", "--api-socket",
+          "@T@/api.sock"], "--vsock", "cid=1"),
     case("file-zone-bad-serial",
          ["--memory", "size=64M", "--serial", "bogus", "--api-socket", "@T@/api.sock"], "--serial",
          "bogus"),

@@ -10,6 +10,7 @@
  *                            a failed connect
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -76,11 +77,17 @@ static int do_listen(unsigned int port)
 	}
 }
 
+/*
+ * Both directions at once, never blocking on one: a write that would block
+ * (the peer's credit is spent) waits for POLLOUT while the socket is still
+ * read, or an echoing peer would deadlock against us.
+ */
 static int do_send(unsigned int cid, unsigned int port)
 {
 	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
+	static char in[65536], out[65536];
 	struct pollfd p[2];
-	static char buf[65536];
+	ssize_t pend = 0, off = 0;
 	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
 	bool in_open = true;
 
@@ -88,36 +95,46 @@ static int do_send(unsigned int cid, unsigned int port)
 		fprintf(stderr, "mv-vsock: connect %u:%u: %s\n", cid, port, strerror(errno));
 		return 1;
 	}
-	p[0] = (struct pollfd){.fd = 0, .events = POLLIN};
-	p[1] = (struct pollfd){.fd = s, .events = POLLIN};
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
 	for (;;) {
 		ssize_t r;
 
-		p[0].fd = in_open ? 0 : -1;
+		p[0] = (struct pollfd){.fd = in_open && !pend ? 0 : -1, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = s, .events = POLLIN | (pend ? POLLOUT : 0)};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
-		if (in_open && (p[0].revents & (POLLIN | POLLHUP))) {
-			r = read(0, buf, sizeof(buf));
-			if (r <= 0) {
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			pend = read(0, in, sizeof(in));
+			off = 0;
+			if (pend <= 0) {
+				pend = 0;
 				in_open = false;
 				shutdown(s, SHUT_WR);
-			} else if (write_all(s, buf, r)) {
+			}
+		}
+		if (pend && (p[1].revents & POLLOUT)) {
+			r = write(s, in + off, pend - off);
+			if (r < 0 && errno != EAGAIN && errno != EINTR) {
 				perror("mv-vsock: send");
 				return 1;
 			}
+			if (r > 0 && (off += r) == pend)
+				pend = off = 0;
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			r = read(s, buf, sizeof(buf));
+			r = read(s, out, sizeof(out));
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
 			if (r < 0) {
 				perror("mv-vsock: receive");
 				return 1;
 			}
 			if (r == 0)
 				return 0;
-			if (write_all(1, buf, r))
+			if (write_all(1, out, r))
 				return 1;
 		}
 	}
