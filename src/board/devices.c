@@ -86,6 +86,11 @@ static int board_vmem_unplug(struct vmem *v, uint64_t off, uint64_t len)
 	return hp_unplug(&board_vmem(v)->hp, off, len);
 }
 
+static void board_vmem_settled(struct vmem *v)
+{
+	hp_settle(&board_vmem(v)->hp);
+}
+
 /*
  * Device lock held, the change committed: note it and let the loop report
  * it once the lock is released (board/backend.c).
@@ -105,6 +110,7 @@ static const struct vmem_host_ops board_vmem_ops = {
     .plug = board_vmem_plug,
     .unplug = board_vmem_unplug,
     .size_changed = board_vmem_size_changed,
+    .settled = board_vmem_settled,
 };
 
 /* One virtio-mem device per zone with a hotplug region, named after the zone. */

@@ -448,6 +448,16 @@ static void hp_discard_gap(struct hp_region *r, uint64_t from, uint64_t to, int 
 	}
 }
 
+uint32_t hp_settle(struct hp_region *r)
+{
+	uint32_t freed;
+
+	pthread_mutex_lock(&r->lock);
+	freed = hp_compact(r);
+	pthread_mutex_unlock(&r->lock);
+	return freed;
+}
+
 /*
  * Every extent KVM lets go is emptied and discarded; one it refuses keeps
  * its slot, its blocks and its memory, and the call fails (-errno of the

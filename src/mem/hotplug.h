@@ -126,6 +126,13 @@ int hp_plug(struct hp_region *r, uint64_t off, uint64_t len) __attribute__((warn
  * discard. On failure (KVM kept a slot, no slot for a split) nothing changed.
  */
 int hp_unplug(struct hp_region *r, uint64_t off, uint64_t len) __attribute__((warn_unused_result));
+/*
+ * Merge extents that touch into one slot each (one hold, only if two
+ * touch). Called at a quiet point, when the guest reached the size it was
+ * asked for, so the slots follow the plugged runs between resizes rather
+ * than the requests that made them. Returns the slots freed.
+ */
+uint32_t hp_settle(struct hp_region *r);
 /* Unplug everything (UNPLUG_ALL, system reset); extents KVM keeps stay plugged. */
 int hp_unplug_all(struct hp_region *r) __attribute__((warn_unused_result));
 bool hp_is_plugged(struct hp_region *r, uint64_t off);

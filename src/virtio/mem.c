@@ -197,6 +197,9 @@ static int vmem_serve(struct vmem *m, struct virtq *q, const struct virtq_chain 
 			   rt < 4 ? resp_names[rt] : "?", why.why ? " why=" : "",
 			   why.why ? why.why : "", why.err, m->st.plugged_size,
 			   m->st.requested_size, m->st.usable_size);
+	if (m->st.plugged_size != before && m->st.plugged_size == m->st.requested_size &&
+	    m->hops->settled)
+		m->hops->settled(m);
 	/* Reported after the commit, as QEMU does: a query sees what the event says. */
 	if (m->st.plugged_size != before && m->hops->size_changed)
 		m->hops->size_changed(m);

@@ -48,6 +48,12 @@ struct vmem_host_ops {
 	 * the device (vmem_get_info would deadlock); note it and act later.
 	 */
 	void (*size_changed)(struct vmem *m);
+	/*
+	 * Optional: a request just brought the plugged size to the requested
+	 * size, a quiet point to tidy the host's mappings (merge slots).
+	 * Device lock held, as for plug and unplug.
+	 */
+	void (*settled)(struct vmem *m);
 };
 
 struct vmem_params {

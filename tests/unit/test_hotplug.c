@@ -381,6 +381,37 @@ static void test_compaction_frees_slots(void **state)
 	hp_destroy(&r);
 }
 
+/* At a quiet point, touching extents become one slot; apart ones stay apart. */
+static void test_settle_merges_runs(void **state)
+{
+	struct hp_region r;
+	struct hp_stats st;
+
+	assert_int_equal(hp_init(&r, &fk_ops, GPA, 64 * BLK, BLK, 100, host, false), 0);
+	assert_int_equal(hp_settle(&r), 0);
+	assert_int_equal(plug(&r, 0, 4 * BLK), 0);
+	assert_int_equal(plug(&r, 4 * BLK, 4 * BLK), 0);
+	assert_int_equal(plug(&r, 8 * BLK, 4 * BLK), 0);
+	assert_int_equal(plug(&r, 20 * BLK, 2 * BLK), 0);
+	assert_int_equal(plug(&r, 22 * BLK, 2 * BLK), 0);
+	assert_int_equal(plug(&r, 40 * BLK, BLK), 0);
+	assert_int_equal(fk.live, 6);
+	assert_int_equal(fk.holds, 0);
+	assert_int_equal(hp_settle(&r), 3);
+	assert_int_equal(fk.live, 3);
+	assert_int_equal(fk.holds, 1);
+	assert_int_equal(check(&r), 0);
+	/* Nothing touches any more: no hold, nothing freed. */
+	assert_int_equal(hp_settle(&r), 0);
+	assert_int_equal(fk.holds, 1);
+	hp_get_stats(&r, &st);
+	assert_int_equal(st.merges, 3);
+	assert_int_equal(st.slots, 3);
+	assert_true(hp_is_plugged(&r, 11 * BLK));
+	assert_false(hp_is_plugged(&r, 12 * BLK));
+	hp_destroy(&r);
+}
+
 static void test_access_to_unplugged(void **state)
 {
 	struct hp_region r;
@@ -721,6 +752,7 @@ int main(void)
 	    T(test_partial_unplug_splits_under_hold),
 	    T(test_budget_merges_then_refuses),
 	    T(test_compaction_frees_slots),
+	    T(test_settle_merges_runs),
 	    T(test_access_to_unplugged),
 	    T(test_prealloc_failure_rolls_back),
 	    T(test_map_failure_rolls_back),

@@ -42,6 +42,7 @@ struct fix {
 	int fail_plug, fail_unplug;
 	/* size_changed: how often, and the committed state it could see */
 	unsigned int changed_calls;
+	unsigned int settled_calls; /* requests that reached the requested size */
 	uint64_t changed_plugged, changed_host;
 };
 
@@ -91,10 +92,19 @@ static void host_size_changed(struct vmem *m)
 		f->changed_host += f->host[i] ? BS : 0;
 }
 
+static void host_settled(struct vmem *m)
+{
+	struct fix *f = host_fix(m);
+
+	assert_int_equal(m->st.plugged_size, m->st.requested_size);
+	f->settled_calls++;
+}
+
 static const struct vmem_host_ops host_ops = {
     .plug = host_plug,
     .unplug = host_unplug,
     .size_changed = host_size_changed,
+    .settled = host_settled,
 };
 
 static uint64_t rd(struct fix *f, uint64_t off, uint32_t len)
@@ -274,13 +284,18 @@ static void test_plug_unplug_state(void **state)
 	assert_int_equal(req(f, VMEM_REQ_UNPLUG, ADDR + BS, 2, NULL), VMEM_RESP_ACK);
 	assert_true(f->host[0] && !f->host[1] && !f->host[2] && f->host[3]);
 	assert_int_equal(cfg64(f, 0x28), 4 * MiB);
-	/* Plug up to exactly requested (64 MiB = 32 blocks) is fine. */
+	assert_int_equal(f->settled_calls, 0);
+	/* Plug up to exactly requested (64 MiB = 32 blocks) is fine, and settles. */
 	assert_int_equal(req(f, VMEM_REQ_PLUG, ADDR + 10 * BS, 30, NULL), VMEM_RESP_ACK);
 	assert_int_equal(cfg64(f, 0x28), 64 * MiB);
+	assert_int_equal(f->settled_calls, 1);
+	/* A request that changes nothing does not settle again. */
+	assert_int_equal(req(f, VMEM_REQ_STATE, ADDR, 4, &st), VMEM_RESP_ACK);
+	assert_int_equal(f->settled_calls, 1);
 	/* Unplugged and plugged data are not touched by a used-buffer interrupt. */
 	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), VIRTIO_PCI_ISR_QUEUE);
 	vmem_get_info(&f->m, &info);
-	assert_int_equal(info.requests, 6);
+	assert_int_equal(info.requests, 7);
 	assert_int_equal(info.plugged_bytes, 68 * MiB);
 	assert_int_equal(info.discarded_bytes, 4 * MiB);
 	assert_int_equal(info.plugged_size, 64 * MiB);
