@@ -60,8 +60,9 @@ static int vu_send(struct vu_conn *c, const struct vu_msg *m, size_t len, const 
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
+	/* Closed by an earlier failure: keep its c->err, which says why. */
 	if (c->fd < 0)
-		return vu_fail(c, m->request, -ENOTCONN, "not connected");
+		return -ENOTCONN;
 	if (nfds) {
 		struct cmsghdr *cm;
 

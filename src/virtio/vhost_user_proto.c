@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/util.h"
-
 static void put32(uint8_t *b, uint32_t v)
 {
 	memcpy(b, &v, sizeof(v));
