@@ -1,5 +1,6 @@
 #include "board/snapshot.h"
 #include "board/net.h"
+#include "board/fs.h"
 
 #include "config/options.h"
 
@@ -403,6 +404,9 @@ int board_snapshot(struct board *m, const char *url, bool live, struct board_sna
 	if (ret)
 		return ret;
 	ret = board_net_snapshot_check(m, err, errlen);
+	if (ret)
+		return ret;
+	ret = board_fs_snapshot_check(m, err, errlen);
 	if (ret)
 		return ret;
 	if (strlen(path) >= sizeof(dir)) {

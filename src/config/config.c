@@ -49,6 +49,11 @@ void config_free(struct mv_config *cfg)
 		free(cfg->disks[i].socket);
 		cfg->disks[i].path = cfg->disks[i].socket = NULL;
 	}
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		free(cfg->fs[i].tag);
+		free(cfg->fs[i].socket);
+		cfg->fs[i].tag = cfg->fs[i].socket = NULL;
+	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		struct net_config *n = &cfg->nets[i];
 
@@ -427,6 +432,31 @@ int config_parse_net(struct mv_config *cfg, const char *value, char *err, size_t
 	return parse_words(cfg, OPT_NET, value, parse_net, err, errlen);
 }
 
+static int parse_fs(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
+{
+	struct fs_config *f;
+	int r;
+
+	if (cfg->nr_fs == CONFIG_MAX_FS)
+		return config_errf(err, errlen, "%s %.*s: more than %d shares",
+				   config_opt_name(OPT_FS), (int)len, s, CONFIG_MAX_FS);
+	/* Counted before parsing so config_free() releases a half-parsed one. */
+	f = &cfg->fs[cfg->nr_fs++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->id, sizeof(f->id), "fs%u", cfg->nr_fs - 1);
+	r = parse_keys(OPT_FS, s, len, f, &f->keys, err, errlen);
+	for (int key = KEY_FS_TAG; !r && key <= KEY_FS_SOCKET; key++)
+		if (!(f->keys & CONFIG_KEY_BIT(key)))
+			r = config_errf(err, errlen, "%s %.*s: %s= is needed",
+					config_opt_name(OPT_FS), (int)len, s, config_key_name(key));
+	return r;
+}
+
+int config_parse_fs(struct mv_config *cfg, const char *value, char *err, size_t errlen)
+{
+	return parse_words(cfg, OPT_FS, value, parse_fs, err, errlen);
+}
+
 static int parse_node(struct mv_config *cfg, const char *s, size_t len, char *err, size_t errlen)
 {
 	struct numa_config *n;
@@ -577,6 +607,8 @@ static int parse_option(struct mv_config *cfg, enum config_opt opt, const char *
 		return config_parse_balloon(cfg, v, err, errlen);
 	case OPT_VSOCK:
 		return config_parse_vsock(cfg, v, err, errlen);
+	case OPT_FS:
+		return config_parse_fs(cfg, v, err, errlen);
 	case OPT_AUTOSCALE:
 		return config_parse_autoscale(cfg, v, err, errlen);
 	case OPT_RNG:

@@ -14,15 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_ZONES   64
-#define CONFIG_MAX_NUMA	   64
-#define CONFIG_MAX_CPUS	   255
-#define CONFIG_ID_LEN	   64
-#define CONFIG_ERR_LEN	   512
-#define CONFIG_DEFAULT_MEM (512ULL << 20)
-#define CONFIG_MAX_PMEM	   8
-#define CONFIG_MAX_DISKS   8
-#define CONFIG_MAX_NETS	   8
+#define CONFIG_MAX_ZONES     64
+#define CONFIG_MAX_NUMA	     64
+#define CONFIG_MAX_CPUS	     255
+#define CONFIG_ID_LEN	     64
+#define CONFIG_ERR_LEN	     512
+#define CONFIG_DEFAULT_MEM   (512ULL << 20)
+#define CONFIG_MAX_PMEM	     8
+#define CONFIG_MAX_DISKS     8
+#define CONFIG_MAX_NETS	     8
+#define CONFIG_MAX_FS	     4
+#define CONFIG_FS_TAG_MAX    36 /* bytes of virtio-fs's tag field */
+#define CONFIG_FS_MAX_QUEUES 7	/* request queues: with the hiprio queue, 8 (VIRTIO_MAX_QUEUES) */
 
 enum hotplug_method {
 	HOTPLUG_ACPI = 0, /* the seed's default */
@@ -185,6 +188,16 @@ struct vsock_config {
 	char id[CONFIG_ID_LEN]; /* "vsock0" unless id= */
 };
 
+/* One --fs value: a virtio-fs share served by a vhost-user back-end (virtiofsd). */
+struct fs_config {
+	char id[CONFIG_ID_LEN];	 /* "fs<N>" unless id= */
+	uint64_t keys;		 /* bit (1 << enum config_key) per key given */
+	char *tag;		 /* what the guest mounts: 1 to CONFIG_FS_TAG_MAX bytes */
+	char *socket;		 /* the back-end's vhost-user socket */
+	unsigned int num_queues; /* request queues (the hiprio queue besides); 1 unless given */
+	unsigned int queue_size; /* after validation: 1024 unless given */
+};
+
 /* --autoscale: the policy of lib/autoscale.h over the virtio-mem devices. */
 struct autoscale_config {
 	bool given;
@@ -228,6 +241,8 @@ struct mv_config {
 	struct balloon_config balloon;
 	struct autoscale_config autoscale;
 	struct vsock_config vsock;
+	struct fs_config fs[CONFIG_MAX_FS];
+	unsigned int nr_fs;
 };
 
 /* DIMM sizes and addresses: whole Linux x86_64 memory blocks. */
@@ -257,6 +272,7 @@ int config_parse_cpus(struct mv_config *cfg, const char *value, char *err, size_
 int config_parse_pmem(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_disk(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_net(struct mv_config *cfg, const char *value, char *err, size_t errlen);
+int config_parse_fs(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_restore(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_balloon(struct mv_config *cfg, const char *value, char *err, size_t errlen);
 int config_parse_autoscale(struct mv_config *cfg, const char *value, char *err, size_t errlen);

@@ -92,6 +92,12 @@ const struct config_option config_options[OPT__COUNT] = {
 		   .has_keys = true,
 		   .help = "virtio-vsock device: guest stream sockets reach host processes over a "
 			   "Unix socket (CONNECT <port> in, <path>_<port> out)"},
+    [OPT_FS] = {.name = OPT_NAME_FS,
+		.arg = "tag=<tag>,socket=<path>[,...]...",
+		.multi = true,
+		.has_keys = true,
+		.help = "one virtio-fs share per value, served by a vhost-user back-end such as "
+			"virtiofsd (needs shareable guest memory: shared=on or hugepages=on)"},
 };
 
 #define MEM(f)	offsetof(struct memory_config, f)
@@ -104,6 +110,7 @@ const struct config_option config_options[OPT__COUNT] = {
 #define DSK(f)	offsetof(struct disk_config, f)
 #define NET(f)	offsetof(struct net_config, f)
 #define VSK(f)	offsetof(struct vsock_config, f)
+#define FSC(f)	offsetof(struct fs_config, f)
 
 const struct config_key_desc config_keys[KEY__COUNT] = {
     [KEY_MEM_SIZE] = {OPT_MEMORY, "size", KT_SIZE, MEM(size), "<size>", "512M",
@@ -269,6 +276,16 @@ const struct config_key_desc config_keys[KEY__COUNT] = {
     [KEY_VSOCK_SOCKET] = {OPT_VSOCK, "socket", KT_PATH, VSK(socket), "<path>", NULL,
 			  "the Unix socket the device listens on (mandatory)"},
     [KEY_VSOCK_ID] = {OPT_VSOCK, "id", KT_ID, VSK(id), "<id>", "vsock0", "device name, unique"},
+    [KEY_FS_TAG] = {OPT_FS, "tag", KT_PATH, FSC(tag), "<tag>", NULL,
+		    "the name the guest mounts (mount -t virtiofs <tag> /mnt), 1 to 36 bytes "
+		    "(mandatory)"},
+    [KEY_FS_SOCKET] = {OPT_FS, "socket", KT_PATH, FSC(socket), "<path>", NULL,
+		       "the back-end's vhost-user socket (mandatory)"},
+    [KEY_FS_NUM_QUEUES] = {OPT_FS, "num_queues", KT_UINT, FSC(num_queues), "<n>", "1",
+			   "request queues, 1 to 7 (a high-priority queue besides)"},
+    [KEY_FS_QUEUE_SIZE] = {OPT_FS, "queue_size", KT_UINT, FSC(queue_size), "<n>", "1024",
+			   "entries per queue, a power of two from 2 to 1024"},
+    [KEY_FS_ID] = {OPT_FS, "id", KT_ID, FSC(id), "<id>", "fs<N>", "device name, unique"},
 };
 
 const char *config_opt_name(enum config_opt opt)

@@ -44,6 +44,7 @@
 #define OPT_NAME_DISK	     "--disk"
 #define OPT_NAME_NET	     "--net"
 #define OPT_NAME_VSOCK	     "--vsock"
+#define OPT_NAME_FS	     "--fs"
 
 enum config_opt {
 	OPT_KERNEL,
@@ -68,6 +69,7 @@ enum config_opt {
 	OPT_DISK,
 	OPT_NET,
 	OPT_VSOCK,
+	OPT_FS,
 	OPT__COUNT
 };
 
@@ -165,6 +167,12 @@ enum config_key {
 	KEY_VSOCK_CID,
 	KEY_VSOCK_SOCKET,
 	KEY_VSOCK_ID,
+	/* --fs (tag and socket first: both are needed) */
+	KEY_FS_TAG,
+	KEY_FS_SOCKET,
+	KEY_FS_NUM_QUEUES,
+	KEY_FS_QUEUE_SIZE,
+	KEY_FS_ID,
 	KEY__COUNT
 };
 

@@ -1001,6 +1001,110 @@ static int check_vsock(struct vctx *v, char disk_ids[][CONFIG_ID_LEN],
 	return 0;
 }
 
+#define FKEY(k)	     config_key_name(KEY_FS_##k)
+#define fhas(f, k)   ((f)->keys & CONFIG_KEY_BIT(KEY_FS_##k))
+#define FS_MAX_QSIZE 1024
+
+/*
+ * --fs: a tag the guest can hold, a socket path that fits, queue counts a
+ * virtio-pci function here offers, ids and tags nobody else has, a PCI
+ * slot each, and guest memory another process can map: every zone
+ * shared=on or hugepages=on (a private mapping's pages are this process's
+ * alone). ACPI DIMMs are refused with it: their memory would have to reach
+ * the back-end when plugged, which is not done.
+ */
+static int check_fs(struct vctx *v, char disk_ids[][CONFIG_ID_LEN], char pmem_ids[][CONFIG_ID_LEN],
+		    uint64_t dimm_area)
+{
+	const struct mv_config *cfg = v->cfg;
+	unsigned int devs = (cfg->rng ? 1 : 0) + (cfg->balloon.given ? 1 : 0) + cfg->nr_disks +
+			    cfg->nr_nets + (cfg->vsock.given ? 1 : 0) + cfg->nr_fs;
+	char label[CONFIG_ID_LEN + 32], id[CONFIG_ID_LEN], zl[CONFIG_ID_LEN + 32];
+
+	for (unsigned int i = 0; i < v->nr_zones; i++)
+		devs += v->zones[i].hotplug_size ? 1 : 0;
+	for (unsigned int i = 0; i < cfg->nr_pmem; i++)
+		devs += cfg->pmem[i].model == PMEM_VIRTIO;
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		const struct fs_config *f = &cfg->fs[i];
+		bool dup = cfg->balloon.given && !strcmp(cfg->balloon.id, f->id);
+
+		snprintf(label, sizeof(label), "%s %s=%s", config_opt_name(OPT_FS), FKEY(ID),
+			 f->id);
+#define fserr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
+		if (!f->tag[0] || strlen(f->tag) > CONFIG_FS_TAG_MAX)
+			return fserr("%s=%s: 1 to %u bytes", FKEY(TAG), f->tag, CONFIG_FS_TAG_MAX);
+		if (!f->socket[0] ||
+		    strlen(f->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return fserr("%s=%s: not a Unix socket path (1 to %zu bytes)", FKEY(SOCKET),
+				     f->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		if (fhas(f, NUM_QUEUES) &&
+		    (f->num_queues < 1 || f->num_queues > CONFIG_FS_MAX_QUEUES))
+			return fserr("%s=%u: must be 1 to %u", FKEY(NUM_QUEUES), f->num_queues,
+				     CONFIG_FS_MAX_QUEUES);
+		if (fhas(f, QUEUE_SIZE) &&
+		    (f->queue_size < 2 || f->queue_size > FS_MAX_QSIZE || !is_pow2(f->queue_size)))
+			return fserr("%s=%u: must be a power of two from 2 to %u", FKEY(QUEUE_SIZE),
+				     f->queue_size, FS_MAX_QSIZE);
+		for (unsigned int j = 0; j < v->nr_zones; j++)
+			dup |= !strcmp(v->zones[j].id, f->id);
+		for (unsigned int j = 0; j < cfg->nr_pmem; j++)
+			dup |= !strcmp(pmem_ids[j], f->id);
+		for (unsigned int j = 0; j < cfg->nr_disks; j++)
+			dup |= !strcmp(disk_ids[j], f->id);
+		for (unsigned int j = 0; j < cfg->nr_nets; j++) {
+			net_id(cfg, j, id);
+			dup |= !strcmp(id, f->id);
+		}
+		dup |= cfg->vsock.given && !strcmp(cfg->vsock.id, f->id);
+		for (unsigned int j = 0; j < i; j++) {
+			dup |= !strcmp(cfg->fs[j].id, f->id);
+			if (!strcmp(cfg->fs[j].tag, f->tag))
+				return fserr("%s=%s: also the tag of %s %s=%s", FKEY(TAG), f->tag,
+					     config_opt_name(OPT_FS), FKEY(ID), cfg->fs[j].id);
+		}
+		if (dup)
+			return fserr("another device or zone has this id");
+		for (unsigned int j = 0; j < v->nr_zones; j++) {
+			const struct zone_config *z = &v->zones[j];
+
+			if (z->shared || z->hugepages)
+				continue;
+			zone_label(v, j, zl, sizeof(zl));
+			return fserr(
+			    "the back-end must map guest memory, and %s is private to this "
+			    "process: give it shared=on (or hugepages=on)",
+			    zl);
+		}
+		if (dimm_area)
+			return fserr(
+			    "ACPI memory hotplug (%s hotplug_size= with hotplug_method=acpi) "
+			    "is not supported with vhost-user devices yet: use "
+			    "hotplug_method=virtio-mem",
+			    config_opt_name(OPT_MEMORY));
+#undef fserr
+	}
+	if (devs > PCI_DEV_SLOTS)
+		return config_errf(
+		    v->err, v->errlen,
+		    "%s: %u shares do not fit on PCI bus 0 (%u device slots, %u taken "
+		    "by the other virtio devices)",
+		    config_opt_name(OPT_FS), cfg->nr_fs, PCI_DEV_SLOTS, devs - cfg->nr_fs);
+	return 0;
+}
+
+static void commit_fs(struct mv_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_fs; i++) {
+		struct fs_config *f = &cfg->fs[i];
+
+		if (!fhas(f, NUM_QUEUES))
+			f->num_queues = 1;
+		if (!fhas(f, QUEUE_SIZE))
+			f->queue_size = FS_MAX_QSIZE;
+	}
+}
+
 /*
  * The MAC of a --net without mac=: the same for the same VM at every start,
  * so a guest's network configuration and its peers' ARP caches hold across
@@ -1131,6 +1235,8 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	if (!r)
 		r = check_vsock(&v, disk_ids, pmem_ids);
 	if (!r)
+		r = check_fs(&v, disk_ids, pmem_ids, dimm_area);
+	if (!r)
 		r = check_autoscale(&v);
 	if (r)
 		return r;
@@ -1150,5 +1256,6 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 			d->queue_size = DISK_DEFAULT_QUEUE_SIZE;
 	}
 	commit_nets(cfg);
+	commit_fs(cfg);
 	return 0;
 }

@@ -622,6 +622,18 @@ void virtio_pci_set_paused(struct virtio_pci *vp, bool paused)
 	pthread_mutex_unlock(&vp->vdev->lock);
 }
 
+int virtio_pci_take_notify(struct virtio_pci *vp, unsigned int q)
+{
+	struct virtio_pci_notify *n;
+
+	if (q >= vp->vdev->ops->num_queues || vp->notify[q].w.fd < 0)
+		return -1;
+	n = &vp->notify[q];
+	if (!n->taken && !loop_del(vp->loop, &n->w))
+		n->taken = true;
+	return n->taken ? n->w.fd : -1;
+}
+
 void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	struct pci_host *h = vp->pci.host;
@@ -636,7 +648,8 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		if (n->w.fd < 0)
 			continue;
 		virtio_pci_ioeventfd(vp, n, 0, false);
-		loop_del(vp->loop, &n->w);
+		if (!n->taken)
+			loop_del(vp->loop, &n->w);
 		close(n->w.fd);
 		n->w.fd = -1;
 	}

@@ -88,6 +88,7 @@ struct virtio_pci_notify {
 	struct virtio_pci *vp;
 	unsigned int q;
 	bool registered; /* with host->ops->ioeventfd at `addr` for `len` bytes */
+	bool taken;	 /* served by another process (virtio_pci_take_notify), not the loop */
 	uint64_t addr;
 	uint32_t len; /* 0: any width */
 };
@@ -125,6 +126,13 @@ int virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev, struct pci_h
 void virtio_pci_reset(struct virtio_pci *vp);
 /* The VM paused or resumed (virtio_dev_set_paused under the device lock). Loop thread. */
 void virtio_pci_set_paused(struct virtio_pci *vp, bool paused);
+/*
+ * Queue q's notifications are served by someone else (a vhost-user
+ * back-end): the loop stops watching its eventfd, which stays registered
+ * at the notify address (and signalled by the MMIO path), and is returned
+ * for the caller to hand over; vp keeps owning it. -1 without a loop.
+ */
+int virtio_pci_take_notify(struct virtio_pci *vp, unsigned int q);
 /* Release eventfds and watches; the PCI function stays on the host's bus. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 

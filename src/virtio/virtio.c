@@ -72,8 +72,11 @@ void virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
 	/* NEEDS_RESET is the device's bit; only a reset clears it. */
 	d->status = (status & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
 	/* Now live: what was notified before is served (from the loop, see below). */
-	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		if (d->ops->driver_ok)
+			d->ops->driver_ok(d);
 		virtio_dev_release(d);
+	}
 }
 
 void virtio_dev_queue_notify(struct virtio_dev *d, unsigned int q)

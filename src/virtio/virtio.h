@@ -63,6 +63,11 @@ struct virtio_dev_ops {
 	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
 	/* Optional: virtio (not system) reset; the queues are already reset. */
 	void (*reset)(struct virtio_dev *d);
+	/*
+	 * Optional: the driver set DRIVER_OK (the queues it enabled are set
+	 * up). A device served elsewhere (vhost-user) starts its back-end here.
+	 */
+	void (*driver_ok)(struct virtio_dev *d);
 };
 
 /*

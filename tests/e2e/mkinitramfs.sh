@@ -108,7 +108,7 @@ l2)
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 		virtio_pci virtio_mem virtio_balloon virtio-rng pvpanic-mmio button evdev \
 		virtio_pmem nfit nd_pmem crc32c_generic ext4 virtio_blk virtio_net \
-		vmw_vsock_virtio_transport; do
+		vmw_vsock_virtio_transport virtiofs; do
 		add_module "$m"
 	done
 	# busybox has no AF_VSOCK: the vsock tests' guest end, built static here.

@@ -30,6 +30,7 @@
 
 #include "lib/util.h"
 #include "virtio/vhost_user.h"
+#include "virtio/vhost_user_dev.h"
 
 static uint32_t rd32(const uint8_t *b)
 {
@@ -630,10 +631,49 @@ static void test_qemu_storage_daemon(void **state)
 	rmdir(dir);
 }
 
+/* The device's pure parts: the virtio-fs config, ring translation, the feature offer. */
+static void test_device_pure(void **state)
+{
+	struct vudev_mem m = {.n = 2};
+	uint8_t cfg[VUDEV_FS_CONFIG_LEN];
+	uint64_t ua = 0;
+
+	(void)state;
+	vudev_fs_config("share", 3, cfg);
+	assert_memory_equal(cfg, "share\0\0\0", 8);
+	for (unsigned int i = 5; i < VUDEV_FS_TAG_LEN; i++)
+		assert_int_equal(cfg[i], 0);
+	assert_int_equal(le_get(cfg + VUDEV_FS_TAG_LEN, 4), 3);
+	/* 36 bytes: no terminator, nothing past the field. */
+	vudev_fs_config("abcdefghijklmnopqrstuvwxyz0123456789XYZ", 1, cfg);
+	assert_memory_equal(cfg, "abcdefghijklmnopqrstuvwxyz0123456789", 36);
+	assert_int_equal(le_get(cfg + VUDEV_FS_TAG_LEN, 4), 1);
+
+	m.r[0] = (struct vu_region){.gpa = 0, .size = 0x1000, .uaddr = 0x7000000};
+	m.r[1] = (struct vu_region){.gpa = 0x100000000ULL, .size = 0x2000, .uaddr = 0x9000000};
+	assert_int_equal(vudev_translate(&m, 0x10, 0x20, &ua), 0);
+	assert_int_equal(ua, 0x7000010);
+	assert_int_equal(vudev_translate(&m, 0x100001000ULL, 0x1000, &ua), 0);
+	assert_int_equal(ua, 0x9001000);
+	/* Past a region's end, across two, in a hole, zero length, wrapping: refused. */
+	assert_int_equal(vudev_translate(&m, 0xFF0, 0x20, &ua), -EFAULT);
+	assert_int_equal(vudev_translate(&m, 0x100001000ULL, 0x1001, &ua), -EFAULT);
+	assert_int_equal(vudev_translate(&m, 0x2000, 1, &ua), -EFAULT);
+	assert_int_equal(vudev_translate(&m, 0x10, 0, &ua), -EFAULT);
+	assert_int_equal(vudev_translate(&m, 0x100000001ULL, UINT64_MAX, &ua), -EFAULT);
+
+	/* Device bits, VERSION_1 and the ring bits pass; PROTOCOL_FEATURES, packed, legacy do not.
+	 */
+	assert_int_equal(vudev_offer(1ULL << 32 | 1ULL << 30 | 1ULL << 34 | 1ULL << 27 |
+				     1ULL << 28 | 1ULL << 29 | 0x3),
+			 1ULL << 32 | 1ULL << 28 | 1ULL << 29 | 0x3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builders),
+	    cmocka_unit_test(test_device_pure),
 	    cmocka_unit_test(test_reply_checks),
 	    cmocka_unit_test(test_handshake),
 	    cmocka_unit_test(test_handshake_order_and_fds),

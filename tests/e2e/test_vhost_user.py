@@ -1,0 +1,91 @@
+"""vhost-user back-ends on shared guest memory: Debian's virtiofsd
+(/usr/lib/qemu/virtiofsd, unmodified) shares an L1 directory; Debian's
+stock virtiofs driver mounts it in the guest, reads a file L1 wrote and
+writes one L1 reads back (md5 both ways). A snapshot is refused naming the
+share. Killing the back-end leaves the VMM running, raises
+X_VHOST_USER_DISCONNECTED and the guest still answers. The refusals at
+start: private guest memory, a socket nobody serves."""
+import json
+import os
+import re
+import time
+
+import pytest
+
+from mvctl import qmp
+
+VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
+
+
+def md5s(out):
+    return re.findall(r"\b[0-9a-f]{32}\b", out)
+
+
+def start_virtiofsd(l1, sock, src):
+    l1.run("rm -f %s; mkdir -p %s" % (sock, src), check=True)
+    rc, out = l1.run("(virtiofsd --socket-path=%s -o source=%s -o sandbox=chroot -o cache=none "
+                     "</dev/null >%s.log 2>&1 &); for i in $(seq 50); do [ -S %s ] && break; "
+                     "sleep 0.2; done; ls -l %s" % (sock, src, sock, sock, sock))  # fmt: skip
+    assert rc == 0, out
+
+
+def test_virtiofs_share_both_ways_refusals_and_backend_death(vms, l1):
+    if not os.path.isfile(VIRTIOFSD):
+        pytest.skip("%s missing: install qemu-system-common" % VIRTIOFSD)
+    d = "%s/vfs" % l1.vm_dir
+    sock, src = "%s/fs.sock" % d, "%s/share" % d
+    start_virtiofsd(l1, sock, src)
+    rc, out = l1.run("dd if=/dev/urandom of=%s/host.bin bs=1M count=8 2>/dev/null; "
+                     "md5sum %s/host.bin" % (src, src))  # fmt: skip
+    assert rc == 0, out
+    host_sum = md5s(out)[0]
+
+    # Private guest memory is refused before anything starts, naming --memory.
+    rc, out = l1.run("memvisor --kernel %s --initramfs %s --memory size=256M "
+                     "--fs tag=share,socket=%s 2>&1" % (l1.l2_kernel, l1.l2_initrd, sock),
+                     timeout=60)  # fmt: skip
+    assert rc != 0 and "--fs id=fs0" in out and "--memory" in out and "shared=on" in out, out
+    # A socket nobody serves: one line naming the share and the socket.
+    rc, out = l1.run("memvisor --kernel %s --initramfs %s --memory size=256M,shared=on "
+                     "--fs tag=share,socket=%s/none.sock 2>&1" % (l1.l2_kernel, l1.l2_initrd, d),
+                     timeout=60)  # fmt: skip
+    assert rc != 0 and "--fs id=fs0" in out and "none.sock" in out, out
+
+    vm = vms.start_vm(memory="size=512M,shared=on", cpus=2, api_socket=True, name="fs",
+                      args=["--fs", "tag=share,socket=%s,num_queues=1" % sock])  # fmt: skip
+    vm.wait_ready()
+    rc, out = vm.run("cat /sys/bus/virtio/devices/*/device; mkdir -p /mnt/s; "
+                     "mount -t virtiofs share /mnt/s && md5sum /mnt/s/host.bin",
+                     timeout=180, check=True)  # fmt: skip
+    assert "0x001a" in out, out
+    assert host_sum in md5s(out), out
+    rc, out = vm.run("dd if=/dev/urandom of=/mnt/s/guest.bin bs=1M count=8 2>/dev/null; "
+                     "sync; md5sum /mnt/s/guest.bin", timeout=180, check=True)  # fmt: skip
+    guest_sum = md5s(out)[0]
+    rc, out = l1.run("md5sum %s/guest.bin" % src)
+    assert rc == 0 and guest_sum in md5s(out), out
+
+    # A snapshot would lose the back-end's state: refused, the VM runs on.
+    r = qmp(vm, "x-snapshot", url="file://%s/fs.snap" % d)
+    assert "error" in r and "--fs id=fs0" in r["error"]["desc"], r
+    assert qmp(vm, "query-status")["return"]["status"] == "running"
+
+    # The back-end dies: the event names the share, the VMM and the guest run on.
+    evfile = "%s/events.json" % d
+    l1.run("(memvisor-ctl --socket %s events --timeout 60 > %s 2>&1 &); sleep 1"
+           % (vm.api_socket, evfile))  # fmt: skip
+    l1.run("killall -9 virtiofsd; true")
+    ev = None
+    for _ in range(60):
+        rc, out = l1.run("cat %s" % evfile)
+        events = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        ev = [e for e in events if e.get("event") == "X_VHOST_USER_DISCONNECTED"]
+        if ev:
+            break
+        time.sleep(1)
+    assert ev and ev[0]["data"]["device"] == "fs0", out
+    assert qmp(vm, "query-status")["return"]["status"] == "running"
+    rc, out = vm.run("echo alive", timeout=60, check=True)
+    assert "alive" in out
+    vm.kill()
+    l1.run("killall memvisor-ctl; rm -rf %s; true" % d)
