@@ -1,7 +1,8 @@
 """vhost-user back-ends on shared guest memory: Debian's virtiofsd
 (/usr/lib/qemu/virtiofsd, unmodified) shares an L1 directory; Debian's
 stock virtiofs driver mounts it in the guest, reads a file L1 wrote and
-writes one L1 reads back (md5 both ways). A snapshot is refused naming the
+writes one L1 reads back (md5 both ways); with virtio-mem grown by 1 GiB a
+file larger than boot RAM reads back right, and again after shrinking. A snapshot is refused naming the
 share. Killing the back-end leaves the VMM running, raises
 X_VHOST_USER_DISCONNECTED and the guest still answers. The refusals at
 start: private guest memory, a socket nobody serves."""
@@ -12,9 +13,10 @@ import time
 
 import pytest
 
-from mvctl import qmp
+from mvctl import ctl, qmp
 
 VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
+MEM = "size=384M,shared=on,hotplug_method=virtio-mem,hotplug_size=2G"
 
 
 def md5s(out):
@@ -23,7 +25,7 @@ def md5s(out):
 
 def start_virtiofsd(l1, sock, src):
     l1.run("rm -f %s; mkdir -p %s" % (sock, src), check=True)
-    rc, out = l1.run("(virtiofsd --socket-path=%s -o source=%s -o sandbox=chroot -o cache=none "
+    rc, out = l1.run("(virtiofsd --socket-path=%s -o source=%s -o sandbox=chroot "
                      "</dev/null >%s.log 2>&1 &); for i in $(seq 50); do [ -S %s ] && break; "
                      "sleep 0.2; done; ls -l %s" % (sock, src, sock, sock, sock))  # fmt: skip
     assert rc == 0, out
@@ -51,7 +53,7 @@ def test_virtiofs_share_both_ways_refusals_and_backend_death(vms, l1):
                      timeout=60)  # fmt: skip
     assert rc != 0 and "--fs id=fs0" in out and "none.sock" in out, out
 
-    vm = vms.start_vm(memory="size=512M,shared=on", cpus=2, api_socket=True, name="fs",
+    vm = vms.start_vm(memory=MEM, cpus=2, api_socket=True, name="fs",
                       args=["--fs", "tag=share,socket=%s,num_queues=1" % sock])  # fmt: skip
     vm.wait_ready()
     rc, out = vm.run("cat /sys/bus/virtio/devices/*/device; mkdir -p /mnt/s; "
@@ -64,6 +66,27 @@ def test_virtiofs_share_both_ways_refusals_and_backend_death(vms, l1):
     guest_sum = md5s(out)[0]
     rc, out = l1.run("md5sum %s/guest.bin" % src)
     assert rc == 0 and guest_sum in md5s(out), out
+
+    # virtio-mem: grow by 1 GiB, read through the share a file larger than boot
+    # RAM (its page cache needs the plugged memory), shrink back, read again.
+    rc, out = ctl(vm, "resize", "--id", "mem0", "1G", "--wait", "--timeout", "120")
+    assert rc == 0, out
+    rc, out = l1.run("head -c 64M /dev/urandom > %s/blk; for i in 1 2 3 4 5 6 7; do cat %s/blk; "
+                     "done > %s/big.bin; rm %s/blk; md5sum %s/big.bin" % ((src,) * 5),
+                     timeout=180)  # fmt: skip
+    assert rc == 0, out
+    big_sum = md5s(out)[0]
+    rc, out = vm.run("grep MemTotal /proc/meminfo; md5sum /mnt/s/big.bin; grep -E "
+                     "'^(MemFree|Cached)' /proc/meminfo", timeout=300, check=True)  # fmt: skip
+    assert big_sum in md5s(out), out
+    kib = dict(re.findall(r"^(\w+):\s+(\d+) kB", out, re.M))
+    assert int(kib["MemTotal"]) > 1024 * 1024, out  # the plugged GiB is the guest's
+    rc, out = ctl(vm, "resize", "--id", "mem0", "0", "--wait", "--timeout", "240")
+    assert rc == 0, out
+    rc, out = vm.run("echo 3 > /proc/sys/vm/drop_caches; grep MemTotal /proc/meminfo; "
+                     "md5sum /mnt/s/big.bin", timeout=300, check=True)  # fmt: skip
+    assert big_sum in md5s(out), out
+    l1.run("rm -f %s/big.bin" % src)
 
     # A snapshot would lose the back-end's state: refused, the VM runs on.
     r = qmp(vm, "x-snapshot", url="file://%s/fs.snap" % d)
