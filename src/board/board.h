@@ -102,7 +102,7 @@ struct board_ram {
 	uint32_t slot;
 };
 
-struct board_fs;
+struct board_vu;
 
 struct board {
 	struct mv_config *cfg;
@@ -139,8 +139,8 @@ struct board {
 	struct board_net net[CONFIG_MAX_NETS];
 	unsigned int nr_net;
 	struct board_vsock *vsock; /* --vsock (board/vsock.h), NULL: none */
-	struct board_fs *fs;	   /* --fs shares (board/fs.h), nr_fs of them */
-	unsigned int nr_fs;
+	struct board_vu *vu;	   /* vhost-user devices (board/vhost_user.h), nr_vu of them */
+	unsigned int nr_vu;
 	struct board_dimms *dimms; /* ACPI-hotplugged DIMMs (board/dimm.h), NULL: none */
 	struct board_ram ram[BOARD_MAX_RAM];
 	unsigned int nr_ram;

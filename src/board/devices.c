@@ -2,7 +2,7 @@
 #include "board/blk.h"
 #include "board/net.h"
 #include "board/vsock.h"
-#include "board/fs.h"
+#include "board/vhost_user.h"
 #include "board/pmem.h"
 
 #include "board/autoscale.h"
@@ -534,8 +534,8 @@ static const struct board_device board_devices[] = {
      board_net_load, board_net_pause},
     {"virtio-vsock", board_vsock_create, board_vsock_reset, board_vsock_destroy, board_vsock_save,
      board_vsock_load, board_vsock_pause},
-    {"vhost-user-fs", board_fs_create, board_fs_reset, board_fs_destroy, board_fs_save,
-     board_fs_load, board_fs_pause},
+    {"vhost-user", board_vu_create, board_vu_reset, board_vu_destroy, board_vu_save, board_vu_load,
+     board_vu_pause},
     /* Not a device: the policy that drives virtio-mem by the balloon's statistics. */
     {"autoscale", board_autoscale_create, board_autoscale_reset, board_autoscale_destroy,
      dev_autoscale_save, dev_autoscale_load, NULL},

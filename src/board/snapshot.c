@@ -1,6 +1,6 @@
 #include "board/snapshot.h"
 #include "board/net.h"
-#include "board/fs.h"
+#include "board/vhost_user.h"
 
 #include "config/options.h"
 
@@ -406,7 +406,7 @@ int board_snapshot(struct board *m, const char *url, bool live, struct board_sna
 	ret = board_net_snapshot_check(m, err, errlen);
 	if (ret)
 		return ret;
-	ret = board_fs_snapshot_check(m, err, errlen);
+	ret = board_vu_snapshot_check(m, err, errlen);
 	if (ret)
 		return ret;
 	if (strlen(path) >= sizeof(dir)) {

@@ -91,9 +91,9 @@ struct disk_config {
 	bool direct;		 /* O_DIRECT */
 	unsigned int num_queues; /* after validation: 1 unless given */
 	unsigned int queue_size; /* after validation: 128 unless given */
-	bool vhost_user;	 /* refused: not implemented */
+	bool vhost_user;	 /* a vhost-user back-end at socket serves it (no path) */
 	char *socket;
-	uint64_t size; /* after validation: the image's size in bytes */
+	uint64_t size; /* after validation: the image's size in bytes (0 with vhost_user) */
 };
 
 /* One --net value: a virtio-net device over a tap interface. */

@@ -56,6 +56,7 @@ struct vctx {
 	unsigned int nr_zones;
 	bool from_memory; /* zones[0] is plain --memory: messages say --memory */
 	struct zone_eff eff[CONFIG_MAX_ZONES];
+	uint64_t dimm_area; /* the ACPI DIMM area's size (check_dimm), 0: none */
 	char *err;
 	size_t errlen;
 };
@@ -693,6 +694,42 @@ static int check_pmem(struct vctx *v, char ids[][CONFIG_ID_LEN], uint64_t *sizes
 #define DISK_MAX_QUEUE_SIZE	1024
 #define DISK_MAX_QUEUES		8
 
+/*
+ * Guest memory a vhost-user back-end can map, for the device named by
+ * label: every zone shared=on or hugepages=on (a private mapping's pages
+ * are this process's alone), and no ACPI DIMMs (their memory would have to
+ * reach the back-end when plugged, which is not done).
+ */
+static int check_vu_memory(struct vctx *v, const char *label)
+{
+	char zl[CONFIG_ID_LEN + 32];
+
+	for (unsigned int j = 0; j < v->nr_zones; j++) {
+		const struct zone_config *z = &v->zones[j];
+
+		if (z->shared || z->hugepages)
+			continue;
+		zone_label(v, j, zl, sizeof(zl));
+		return config_errf(v->err, v->errlen,
+				   "%s: the back-end must map guest memory, and %s is private to "
+				   "this process: give it shared=on (or hugepages=on)",
+				   label, zl);
+	}
+	if (v->dimm_area)
+		return config_errf(v->err, v->errlen,
+				   "%s: ACPI memory hotplug (%s hotplug_size= with "
+				   "hotplug_method=acpi) is not supported with vhost-user devices "
+				   "yet: use hotplug_method=virtio-mem",
+				   label, config_opt_name(OPT_MEMORY));
+	return 0;
+}
+
+/* A Unix socket path that fits sun_path. */
+static bool socket_path_ok(const char *path)
+{
+	return path && path[0] && strlen(path) < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
 /* One --disk value; its effective id into id, its size into *size. */
 static int check_disk_one(struct vctx *v, unsigned int i, char *id, uint64_t *size,
 			  char pmem_ids[][CONFIG_ID_LEN])
@@ -708,13 +745,25 @@ static int check_disk_one(struct vctx *v, unsigned int i, char *id, uint64_t *si
 	snprintf(label, sizeof(label), "%s %s=%.*s", config_opt_name(OPT_DISK), DKEY(ID),
 		 CONFIG_ID_LEN, id);
 #define derr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
-	if (d->vhost_user)
-		return derr("%s=on: vhost-user disks are not supported yet (not implemented)",
-			    DKEY(VHOST_USER));
-	if (dhas(d, SOCKET))
-		return derr("%s= is for %s=on, which is not supported yet", DKEY(SOCKET),
-			    DKEY(VHOST_USER));
-	if (!d->path)
+	if (!d->vhost_user && dhas(d, SOCKET))
+		return derr("%s= is for %s=on (a vhost-user back-end serves the disk)",
+			    DKEY(SOCKET), DKEY(VHOST_USER));
+	if (d->vhost_user) {
+		if (!dhas(d, SOCKET))
+			return derr("%s=on needs %s= (the back-end's Unix socket)",
+				    DKEY(VHOST_USER), DKEY(SOCKET));
+		if (!socket_path_ok(d->socket))
+			return derr("%s=%s: not a Unix socket path (1 to %zu bytes)", DKEY(SOCKET),
+				    d->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		if (d->path)
+			return derr("%s= with %s=on: the image is the back-end's to open, not "
+				    "memvisor's",
+				    DKEY(PATH), DKEY(VHOST_USER));
+		if (dhas(d, READONLY) || dhas(d, DIRECT))
+			return derr("%s= with %s=on: set it on the back-end's export",
+				    dhas(d, READONLY) ? DKEY(READONLY) : DKEY(DIRECT),
+				    DKEY(VHOST_USER));
+	} else if (!d->path)
 		return derr("%s is mandatory (e.g. %s=/path/to/disk.img)", DKEY(PATH), DKEY(PATH));
 	if (dhas(d, NUM_QUEUES) && (d->num_queues < 1 || d->num_queues > DISK_MAX_QUEUES))
 		return derr("%s=%u: must be 1 to %u", DKEY(NUM_QUEUES), d->num_queues,
@@ -732,6 +781,10 @@ static int check_disk_one(struct vctx *v, unsigned int i, char *id, uint64_t *si
 				    config_opt_name(OPT_PMEM));
 	if (v->cfg->balloon.given && !strcmp(v->cfg->balloon.id, id))
 		return derr("%s is also the id of the balloon", DKEY(ID));
+	if (d->vhost_user) {
+		*size = 0; /* the back-end's: read from its config at start */
+		return check_vu_memory(v, label);
+	}
 	if (!host->check_disk)
 		return derr("%s=%s: cannot be checked on this host", DKEY(PATH), d->path);
 	if (host->check_disk(d->path, d->readonly, size, why, sizeof(why)))
@@ -1008,18 +1061,15 @@ static int check_vsock(struct vctx *v, char disk_ids[][CONFIG_ID_LEN],
 /*
  * --fs: a tag the guest can hold, a socket path that fits, queue counts a
  * virtio-pci function here offers, ids and tags nobody else has, a PCI
- * slot each, and guest memory another process can map: every zone
- * shared=on or hugepages=on (a private mapping's pages are this process's
- * alone). ACPI DIMMs are refused with it: their memory would have to reach
- * the back-end when plugged, which is not done.
+ * slot each, and guest memory another process can map (check_vu_memory).
  */
-static int check_fs(struct vctx *v, char disk_ids[][CONFIG_ID_LEN], char pmem_ids[][CONFIG_ID_LEN],
-		    uint64_t dimm_area)
+static int check_fs(struct vctx *v, char disk_ids[][CONFIG_ID_LEN], char pmem_ids[][CONFIG_ID_LEN])
 {
 	const struct mv_config *cfg = v->cfg;
 	unsigned int devs = (cfg->rng ? 1 : 0) + (cfg->balloon.given ? 1 : 0) + cfg->nr_disks +
 			    cfg->nr_nets + (cfg->vsock.given ? 1 : 0) + cfg->nr_fs;
-	char label[CONFIG_ID_LEN + 32], id[CONFIG_ID_LEN], zl[CONFIG_ID_LEN + 32];
+	char label[CONFIG_ID_LEN + 32], id[CONFIG_ID_LEN];
+	int r;
 
 	for (unsigned int i = 0; i < v->nr_zones; i++)
 		devs += v->zones[i].hotplug_size ? 1 : 0;
@@ -1034,8 +1084,7 @@ static int check_fs(struct vctx *v, char disk_ids[][CONFIG_ID_LEN], char pmem_id
 #define fserr(fmt, ...) config_errf(v->err, v->errlen, "%s: " fmt, label, ##__VA_ARGS__)
 		if (!f->tag[0] || strlen(f->tag) > CONFIG_FS_TAG_MAX)
 			return fserr("%s=%s: 1 to %u bytes", FKEY(TAG), f->tag, CONFIG_FS_TAG_MAX);
-		if (!f->socket[0] ||
-		    strlen(f->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		if (!socket_path_ok(f->socket))
 			return fserr("%s=%s: not a Unix socket path (1 to %zu bytes)", FKEY(SOCKET),
 				     f->socket, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		if (fhas(f, NUM_QUEUES) &&
@@ -1065,23 +1114,9 @@ static int check_fs(struct vctx *v, char disk_ids[][CONFIG_ID_LEN], char pmem_id
 		}
 		if (dup)
 			return fserr("another device or zone has this id");
-		for (unsigned int j = 0; j < v->nr_zones; j++) {
-			const struct zone_config *z = &v->zones[j];
-
-			if (z->shared || z->hugepages)
-				continue;
-			zone_label(v, j, zl, sizeof(zl));
-			return fserr(
-			    "the back-end must map guest memory, and %s is private to this "
-			    "process: give it shared=on (or hugepages=on)",
-			    zl);
-		}
-		if (dimm_area)
-			return fserr(
-			    "ACPI memory hotplug (%s hotplug_size= with hotplug_method=acpi) "
-			    "is not supported with vhost-user devices yet: use "
-			    "hotplug_method=virtio-mem",
-			    config_opt_name(OPT_MEMORY));
+		r = check_vu_memory(v, label);
+		if (r)
+			return r;
 #undef fserr
 	}
 	if (devs > PCI_DEV_SLOTS)
@@ -1204,6 +1239,7 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 		r = check_dimm(&v, &dimm_area, &dimm_slots);
 	if (r)
 		return r;
+	v.dimm_area = dimm_area;
 	v.from_memory = !cfg->nr_zones;
 	if (v.from_memory)
 		memory_as_zone(&cfg->memory, &mem0);
@@ -1235,7 +1271,7 @@ int config_validate(struct mv_config *cfg, char *err, size_t errlen)
 	if (!r)
 		r = check_vsock(&v, disk_ids, pmem_ids);
 	if (!r)
-		r = check_fs(&v, disk_ids, pmem_ids, dimm_area);
+		r = check_fs(&v, disk_ids, pmem_ids);
 	if (!r)
 		r = check_autoscale(&v);
 	if (r)

@@ -25,6 +25,19 @@ void vudev_fs_config(const char *tag, uint32_t request_queues, uint8_t out[VUDEV
 	le_put(out + VUDEV_FS_TAG_LEN, request_queues, 4);
 }
 
+int vudev_blk_config(uint8_t cfg[VUDEV_BLK_CONFIG_LEN], uint64_t backend_features,
+		     unsigned int num_queues, char *err, size_t errlen)
+{
+	if (num_queues > 1 && !(backend_features & 1ULL << VUDEV_BLK_F_MQ)) {
+		snprintf(err, errlen,
+			 "num_queues=%u: the back-end offers one queue only (no VIRTIO_BLK_F_MQ)",
+			 num_queues);
+		return -EINVAL;
+	}
+	le_put(cfg + VUDEV_BLK_OFF_NUM_QUEUES, num_queues, 2);
+	return 0;
+}
+
 int vudev_translate(const struct vudev_mem *m, uint64_t gpa, uint64_t len, uint64_t *uaddr)
 {
 	for (unsigned int i = 0; i < m->n; i++) {
@@ -296,7 +309,8 @@ int vudev_init(struct vudev *d, const struct vudev_params *prm, struct vu_conn *
 	    .reset = vudev_reset,
 	    .driver_ok = vudev_driver_ok,
 	};
-	ret = virtio_dev_init(&d->vdev, &d->ops, gm, vudev_offer(d->conn.features));
+	ret =
+	    virtio_dev_init(&d->vdev, &d->ops, gm, vudev_offer(d->conn.features) & ~prm->withhold);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", prm->name, strerror(-ret));
 		vu_close(&d->conn);

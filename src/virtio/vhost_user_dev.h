@@ -1,6 +1,7 @@
 /*
  * vhost_user_dev: a virtio device whose queues a vhost-user back-end
- * serves (virtio-fs through virtiofsd; the same frame takes vhost-user-blk).
+ * serves (virtio-fs through virtiofsd, virtio-blk through
+ * qemu-storage-daemon's vhost-user-blk export).
  * memvisor keeps the virtio-pci function, the device config and the
  * feature offer; the back-end maps guest memory from the fds it is given,
  * reads its kicks from the queues' notify eventfds (which KVM signals at
@@ -40,6 +41,14 @@
 #define VUDEV_FS_TAG_LEN    36
 #define VUDEV_FS_CONFIG_LEN (VUDEV_FS_TAG_LEN + 4)
 #define VUDEV_MAX_CONFIG    64
+#define VUDEV_BLK_DEVICE_ID 2
+/* virtio-blk's config up to write_zeroes_may_unmap and its padding, as Linux and QEMU 7.2 read it
+ */
+#define VUDEV_BLK_CONFIG_LEN 60
+#define VUDEV_BLK_F_CONFIG_WCE                                                                     \
+	11 /* the driver writes the cache mode: not carried (no SET_CONFIG) */
+#define VUDEV_BLK_F_MQ		 12
+#define VUDEV_BLK_OFF_NUM_QUEUES 34
 
 /* Guest memory as the back-end maps it: one region per fd. */
 struct vudev_mem {
@@ -55,8 +64,9 @@ struct vudev_params {
 	uint32_t device_id;
 	unsigned int num_queues; /* <= VIRTIO_MAX_QUEUES */
 	uint16_t queue_size;
-	const uint8_t *config;				  /* the device config the driver reads */
-	uint32_t config_size;				  /* <= VUDEV_MAX_CONFIG */
+	const uint8_t *config; /* the device config the driver reads */
+	uint32_t config_size;  /* <= VUDEV_MAX_CONFIG */
+	uint64_t withhold;     /* device feature bits not offered whatever the back-end says */
 	void (*broken)(struct vudev *d, const char *why); /* loop thread, lock not held */
 	void *opaque;
 };
@@ -90,6 +100,14 @@ struct vudev {
 /* The virtio-fs device config: the tag, NUL-padded (not terminated when 36 bytes), and the request
  * queue count. */
 void vudev_fs_config(const char *tag, uint32_t request_queues, uint8_t out[VUDEV_FS_CONFIG_LEN]);
+/*
+ * A disk's config as the driver reads it: the back-end's (cfg, from
+ * GET_CONFIG) with memvisor's queue count. 0, or -EINVAL with err one line
+ * when the back-end cannot serve num_queues queues (MQ not offered while
+ * num_queues > 1). Pure.
+ */
+int vudev_blk_config(uint8_t cfg[VUDEV_BLK_CONFIG_LEN], uint64_t backend_features,
+		     unsigned int num_queues, char *err, size_t errlen);
 /*
  * Where the back-end sees [gpa, gpa+len): 0 with *uaddr when the whole span
  * lies in one region of m, -EFAULT otherwise (len 0 included). Pure.

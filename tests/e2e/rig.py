@@ -195,9 +195,10 @@ def build(with_qemu=True, build_dir=None, l1=True):
     # The host end of the vsock tests (a real peer on the device's Unix socket).
     if shutil.which("socat"):
         bins += ["--bin", shutil.which("socat")]
-    # The vhost-user back-ends of the --fs tests: Debian's, unmodified.
-    if os.path.isfile("/usr/lib/qemu/virtiofsd"):
-        bins += ["--bin", "/usr/lib/qemu/virtiofsd"]
+    # The vhost-user back-ends of the --fs and --disk vhost_user=on tests: Debian's, unmodified.
+    for b in ("/usr/lib/qemu/virtiofsd", "/usr/bin/qemu-storage-daemon"):
+        if os.path.isfile(b):
+            bins += ["--bin", b]
     cmd = [mk, "l1", l1_initrd, "--l2-kernel", env["VMLINUZ"], "--l2-initrd", l2] + bins
     if with_qemu:
         cmd.append("--qemu")

@@ -48,13 +48,67 @@ static void test_disk_refusals(void **state)
 	expect_err("--disk path=/a,id=mem0", "--disk id=mem0: id is also the id of a memory zone");
 	expect_err("--pmem file=/p --disk path=/a,id=pmem0",
 		   "--disk id=pmem0: id is also the id of a --pmem device");
-	expect_err("--disk path=/a,vhost_user=on,socket=/s",
-		   "--disk id=disk0: vhost_user=on: vhost-user disks are not supported yet");
 	expect_err("--disk path=/a,socket=/s", "--disk id=disk0: socket= is for vhost_user=on");
 	expect_err("--disk path=/a,readonly=maybe", "readonly=maybe");
 	expect_err("--disk path=/a,bogus=1", "--disk path=/a,bogus=1: unknown key 'bogus'");
 	expect_err("--disk path=/a path=/a path=/a path=/a path=/a path=/a path=/a path=/a path=/a",
 		   "--disk path=/a: more than 8 disks");
+}
+
+#define SHARED "--memory size=1G,shared=on "
+
+static void test_disk_vhost_user(void **state)
+{
+	expect_ok(SHARED "--disk vhost_user=on,socket=/tmp/blk.sock");
+	assert_int_equal(cfg->nr_disks, 1);
+	assert_true(cfg->disks[0].vhost_user);
+	assert_string_equal(cfg->disks[0].socket, "/tmp/blk.sock");
+	assert_string_equal(cfg->disks[0].id, "disk0");
+	assert_int_equal(cfg->disks[0].num_queues, 1);
+	assert_int_equal(cfg->disks[0].queue_size, 128);
+	assert_int_equal(cfg->disks[0].size, 0);
+	expect_ok("--memory size=1G,hugepages=on --disk path=/img "
+		  "vhost_user=on,socket=/tmp/b,num_queues=4,queue_size=1024,id=data");
+	assert_int_equal(cfg->nr_disks, 2);
+	assert_false(cfg->disks[0].vhost_user);
+	assert_string_equal(cfg->disks[1].id, "data");
+	assert_int_equal(cfg->disks[1].num_queues, 4);
+	assert_int_equal(cfg->disks[1].queue_size, 1024);
+}
+
+static void test_disk_vhost_user_refusals(void **state)
+{
+	expect_err(SHARED "--disk vhost_user=on",
+		   "--disk id=disk0: vhost_user=on needs socket= (the back-end's Unix socket)");
+	expect_err(SHARED "--disk vhost_user=on,socket=/tmp/s,path=/img",
+		   "--disk id=disk0: path= with vhost_user=on: the image is the back-end's");
+	expect_err(SHARED "--disk vhost_user=on,socket=/tmp/s,readonly=on",
+		   "--disk id=disk0: readonly= with vhost_user=on: set it on the back-end's");
+	expect_err(SHARED "--disk vhost_user=on,socket=/tmp/s,direct=off",
+		   "direct= with vhost_user");
+	expect_err(
+	    SHARED
+	    "--disk vhost_user=on,socket=/tmp/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "not a Unix socket path (1 to 107 bytes)");
+	expect_err(SHARED "--disk vhost_user=on,socket=/tmp/s,num_queues=9",
+		   "num_queues=9: must be 1 to 8");
+	expect_err(SHARED "--disk vhost_user=on,socket=/tmp/s,queue_size=100",
+		   "queue_size=100: must be a power of two");
+	expect_err(SHARED "--disk vhost_user=on,socket=/tmp/s,id=mem0",
+		   "--disk id=mem0: id is also the id of a memory zone");
+	expect_err(
+	    "--memory size=1G --disk vhost_user=on,socket=/tmp/s",
+	    "--disk id=disk0: the back-end must map guest memory, and --memory is private to "
+	    "this process: give it shared=on");
+	expect_err("--memory size=0 --memory-zone id=m0,size=1G,hugepages=on "
+		   "--memory-zone id=m1,size=1G --disk vhost_user=on,socket=/tmp/s",
+		   "--memory-zone id=m1 is private to this process");
+	expect_err("--memory size=1G,shared=on,hotplug_size=1G --disk vhost_user=on,socket=/tmp/s",
+		   "--disk id=disk0: ACPI memory hotplug");
+	/* A private --memory is fine for the disks memvisor serves itself. */
+	expect_ok("--memory size=1G --disk path=/img");
 }
 
 static void test_disk_not_with_restore(void **state)
@@ -69,6 +123,8 @@ int main(void)
 	    cmocka_unit_test(test_disk_defaults),
 	    cmocka_unit_test(test_disk_several),
 	    cmocka_unit_test(test_disk_refusals),
+	    cmocka_unit_test(test_disk_vhost_user),
+	    cmocka_unit_test(test_disk_vhost_user_refusals),
 	    cmocka_unit_test(test_disk_not_with_restore),
 	};
 

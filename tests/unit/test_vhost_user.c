@@ -566,6 +566,15 @@ static void test_qemu_storage_daemon(void **state)
 	assert_true(c.queues >= 1);
 	assert_int_equal(vu_get_config(&c, 0, &capacity, sizeof(capacity)), 0);
 	assert_int_equal(capacity, 8 * MiB / 512);
+	{
+		/* The whole config a vhost-user --disk reads, with memvisor's queue count. */
+		uint8_t blk[VUDEV_BLK_CONFIG_LEN];
+
+		assert_int_equal(vu_get_config(&c, 0, blk, sizeof(blk)), 0);
+		assert_int_equal(le_get(blk, 8), 8 * MiB / 512);
+		assert_int_equal(vudev_blk_config(blk, c.features, 1, err, sizeof(err)), 0);
+		assert_int_equal(le_get(blk + VUDEV_BLK_OFF_NUM_QUEUES, 2), 1);
+	}
 
 	/* Guest memory: a memfd both processes map; the test is the driver. */
 	memfd = memfd_create("mv-vu-test", MFD_CLOEXEC);
@@ -631,7 +640,7 @@ static void test_qemu_storage_daemon(void **state)
 	rmdir(dir);
 }
 
-/* The device's pure parts: the virtio-fs config, ring translation, the feature offer. */
+/* The device's pure parts: the virtio-fs and disk configs, ring translation, the feature offer. */
 static void test_device_pure(void **state)
 {
 	struct vudev_mem m = {.n = 2};
@@ -661,6 +670,21 @@ static void test_device_pure(void **state)
 	assert_int_equal(vudev_translate(&m, 0x2000, 1, &ua), -EFAULT);
 	assert_int_equal(vudev_translate(&m, 0x10, 0, &ua), -EFAULT);
 	assert_int_equal(vudev_translate(&m, 0x100000001ULL, UINT64_MAX, &ua), -EFAULT);
+
+	/* A disk's queue count replaces the back-end's; more than one needs its MQ. */
+	{
+		uint8_t blk[VUDEV_BLK_CONFIG_LEN];
+		char err[160];
+
+		memset(blk, 0xAA, sizeof(blk));
+		assert_int_equal(vudev_blk_config(blk, 1ULL << VUDEV_BLK_F_MQ, 4, err, sizeof(err)),
+				 0);
+		assert_int_equal(le_get(blk + VUDEV_BLK_OFF_NUM_QUEUES, 2), 4);
+		assert_int_equal(blk[0], 0xAA); /* the rest is the back-end's */
+		assert_int_equal(vudev_blk_config(blk, 0, 1, err, sizeof(err)), 0);
+		assert_int_equal(vudev_blk_config(blk, 0, 2, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "num_queues=2: the back-end offers one queue only"));
+	}
 
 	/* Device bits, VERSION_1 and the ring bits pass; PROTOCOL_FEATURES, packed, legacy do not.
 	 */
