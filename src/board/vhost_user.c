@@ -97,6 +97,7 @@ static int vu_params(struct board_vu *u, const struct fs_config *fs, const struc
 		prm->queue_size = dk->queue_size;
 		prm->config_size = VUDEV_BLK_CONFIG_LEN;
 		prm->withhold = 1ULL << VUDEV_BLK_F_CONFIG_WCE;
+		prm->takeover = true;
 		mv_info("%s: %llu sectors%s, %u queue(s) of %u, back-end %s", u->name,
 			(unsigned long long)le_get(config, 8),
 			conn->features & 1ULL << VBLK_F_RO ? " read-only" : "", dk->num_queues,
@@ -193,9 +194,13 @@ void board_vu_reset(struct board *m)
 
 void board_vu_pause(struct board *m, bool paused)
 {
-	for (unsigned int i = 0; i < m->nr_vu; i++)
-		if (m->vu[i].pci_up)
-			virtio_pci_set_paused(&m->vu[i].pci, paused);
+	for (unsigned int i = 0; i < m->nr_vu; i++) {
+		if (!m->vu[i].pci_up)
+			continue;
+		virtio_pci_set_paused(&m->vu[i].pci, paused);
+		if (!paused)
+			vudev_resumed(&m->vu[i].dev);
+	}
 }
 
 void board_vu_destroy(struct board *m)

@@ -86,8 +86,13 @@ static int vu_send(struct vu_conn *c, const struct vu_msg *m, size_t len, const 
 	return 0;
 }
 
-/* Read exactly len bytes by the deadline; fds a back-end sends along are closed. */
-static int vu_read(struct vu_conn *c, uint32_t request, void *buf, size_t len, uint64_t deadline)
+/*
+ * Read exactly len bytes by the deadline. The first fd the back-end sends
+ * along goes to *keep when keep is given (and *keep is -1); every other fd
+ * is closed.
+ */
+static int vu_read(struct vu_conn *c, uint32_t request, void *buf, size_t len, uint64_t deadline,
+		   int *keep)
 {
 	size_t got = 0;
 
@@ -130,7 +135,10 @@ static int vu_read(struct vu_conn *c, uint32_t request, void *buf, size_t len, u
 					int fd;
 
 					memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(fd));
-					close(fd);
+					if (keep && *keep < 0)
+						*keep = fd;
+					else
+						close(fd);
 				}
 			}
 		if (!n)
@@ -141,20 +149,32 @@ static int vu_read(struct vu_conn *c, uint32_t request, void *buf, size_t len, u
 	return 0;
 }
 
-/* The reply to request, header and payload, checked by vu_reply_header. */
-static int vu_recv(struct vu_conn *c, uint32_t request, struct vu_msg *reply)
+/*
+ * The reply to request, header and payload, checked by vu_reply_header;
+ * with keep, the fd it carries into *keep (-1: none; closed on failure).
+ */
+static int vu_recv_fd(struct vu_conn *c, uint32_t request, struct vu_msg *reply, int *keep)
 {
 	uint64_t deadline = vu_now_ms() + (uint64_t)c->timeout_ms;
 	uint32_t size;
 	int ret;
 
-	ret = vu_read(c, request, reply, VU_HDR_SIZE, deadline);
-	if (ret)
-		return ret;
-	if (vu_reply_header((const uint8_t *)reply, VU_HDR_SIZE, request, &size))
-		return vu_fail(c, request, -EPROTO, "bad reply (request %u, flags 0x%x, size %u)",
-			       reply->request, reply->flags, reply->size);
-	return vu_read(c, request, reply->payload, size, deadline);
+	ret = vu_read(c, request, reply, VU_HDR_SIZE, deadline, keep);
+	if (!ret && vu_reply_header((const uint8_t *)reply, VU_HDR_SIZE, request, &size))
+		ret = vu_fail(c, request, -EPROTO, "bad reply (request %u, flags 0x%x, size %u)",
+			      reply->request, reply->flags, reply->size);
+	if (!ret)
+		ret = vu_read(c, request, reply->payload, size, deadline, keep);
+	if (ret && keep && *keep >= 0) {
+		close(*keep);
+		*keep = -1;
+	}
+	return ret;
+}
+
+static int vu_recv(struct vu_conn *c, uint32_t request, struct vu_msg *reply)
+{
+	return vu_recv_fd(c, request, reply, NULL);
 }
 
 static bool vu_ack(const struct vu_conn *c)
@@ -381,6 +401,42 @@ int vu_get_config(struct vu_conn *c, uint32_t offset, void *buf, uint32_t len)
 			       reply.size, len);
 	memcpy(buf, data, len);
 	return 0;
+}
+
+int vu_get_inflight_fd(struct vu_conn *c, uint16_t num_queues, uint16_t queue_size,
+		       struct vu_inflight *inf, int *fd)
+{
+	struct vu_inflight ask = {.num_queues = num_queues, .queue_size = queue_size};
+	struct vu_msg m, reply;
+	int ret;
+
+	*fd = -1;
+	if (!vu_has_protocol(c, VU_PROTOCOL_F_INFLIGHT_SHMFD))
+		return vu_fail(c, VU_GET_INFLIGHT_FD, -EOPNOTSUPP,
+			       "the back-end does not offer INFLIGHT_SHMFD");
+	ret = vu_send(c, &m, vu_msg_inflight(&m, VU_GET_INFLIGHT_FD, &ask, false), NULL, 0);
+	if (!ret)
+		ret = vu_recv_fd(c, VU_GET_INFLIGHT_FD, &reply, fd);
+	if (ret)
+		return ret;
+	if (vu_reply_inflight(&reply, num_queues, queue_size, inf) || *fd < 0) {
+		bool had_fd = *fd >= 0;
+
+		if (had_fd)
+			close(*fd);
+		*fd = -1;
+		return vu_fail(c, VU_GET_INFLIGHT_FD, -EPROTO,
+			       "a reply of %u bytes%s, not an area for %u queues of %u", reply.size,
+			       had_fd ? "" : " without an fd", num_queues, queue_size);
+	}
+	return 0;
+}
+
+int vu_set_inflight_fd(struct vu_conn *c, const struct vu_inflight *inf, int fd)
+{
+	struct vu_msg m;
+
+	return vu_call(c, &m, vu_msg_inflight(&m, VU_SET_INFLIGHT_FD, inf, vu_ack(c)), &fd, 1);
 }
 
 int vu_reset_device(struct vu_conn *c)

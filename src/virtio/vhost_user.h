@@ -60,6 +60,14 @@ int vu_set_vring_fd(struct vu_conn *c, uint32_t request, uint32_t index, int fd)
 int vu_set_vring_enable(struct vu_conn *c, uint32_t index, bool on);
 /* GET_CONFIG of [offset, offset+len) into buf (needs the CONFIG protocol feature). */
 int vu_get_config(struct vu_conn *c, uint32_t offset, void *buf, uint32_t len);
+/*
+ * GET_INFLIGHT_FD (needs INFLIGHT_SHMFD): the area, checked
+ * (vu_reply_inflight), and its fd into *fd (the caller's to close; -1 on
+ * failure).
+ */
+int vu_get_inflight_fd(struct vu_conn *c, uint16_t num_queues, uint16_t queue_size,
+		       struct vu_inflight *inf, int *fd);
+int vu_set_inflight_fd(struct vu_conn *c, const struct vu_inflight *inf, int fd);
 int vu_reset_device(struct vu_conn *c);
 
 #endif

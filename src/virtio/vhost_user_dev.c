@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -65,6 +67,20 @@ static struct vudev *to_vudev(struct virtio_dev *v)
 	return container_of(v, struct vudev, vdev);
 }
 
+static int vudev_watch(struct vudev *d, struct loop_watch *w, int fd, loop_cb cb)
+{
+	w->fd = fd;
+	w->cb = cb;
+	if (fd < 0)
+		return -errno;
+	if (loop_add(d->loop, w, EPOLLIN)) {
+		close(fd);
+		w->fd = -1;
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Breakage ------------------------------------------------------------- */
 
 /*
@@ -80,6 +96,9 @@ static void vudev_break(struct vudev *d, const char *why)
 	d->broken = true;
 	snprintf(d->why, sizeof(d->why), "%s", why);
 	vu_close(&d->conn);
+	for (unsigned int q = 0; q < d->ops.num_queues; q++)
+		d->take[q].pending = d->prm.takeover && (d->started & 1U << q) &&
+				     (d->vdev.status & VIRTIO_STATUS_DRIVER_OK);
 	d->started = 0;
 	/* Not during a reset: the driver waits for the status to read 0. */
 	if (d->vdev.status)
@@ -87,6 +106,83 @@ static void vudev_break(struct vudev *d, const char *why)
 	mv_warn("%s: %s; the device needs a reset and gets no back-end", d->prm.name, d->why);
 	if (d->broken_w.fd >= 0 && write(d->broken_w.fd, &one, sizeof(one)) != sizeof(one))
 		mv_warn("%s: eventfd write failed", d->prm.name);
+}
+
+/* Lock held, loop thread: answer what queue q's driver made available since the last time. */
+static void vudev_take_serve(struct vudev *d, unsigned int q)
+{
+	struct vudev_take *t = &d->take[q];
+	uint64_t one = 1;
+	int n;
+
+	if (!t->on || d->vdev.dma_off || d->vdev.paused)
+		return;
+	n = vutake_serve(d->vdev.mem, &t->r);
+	if (n < 0) {
+		t->on = false;
+		mv_warn("%s: queue %u: a malformed ring (%s): no more answers on it", d->prm.name,
+			q, strerror(-n));
+		return;
+	}
+	if (n && d->vdev.transport)
+		d->vdev.transport->ops->notify_used(d->vdev.transport, q);
+	/* A full round: come back for the rest after the loop's other work. */
+	if (n == t->r.size && write(t->w.fd, &one, sizeof(one)) != sizeof(one))
+		mv_warn("%s: queue %u: eventfd write failed", d->prm.name, q);
+}
+
+/* Loop thread: a kick on a queue memvisor answers. */
+static void vudev_on_take_kick(struct loop_watch *w, uint32_t events)
+{
+	struct vudev_take *t = container_of(w, struct vudev_take, w);
+	uint64_t cnt;
+
+	(void)events;
+	if (read(w->fd, &cnt, sizeof(cnt)) < 0)
+		return;
+	pthread_mutex_lock(&t->d->vdev.lock);
+	vudev_take_serve(t->d, t->q);
+	pthread_mutex_unlock(&t->d->vdev.lock);
+}
+
+/*
+ * Lock held, loop thread: the back-end held queue q when it broke: answer
+ * what it held, then watch the kick for the rest.
+ */
+static void vudev_take_start(struct vudev *d, unsigned int q)
+{
+	struct vudev_take *t = &d->take[q];
+	const struct virtq *vq = &d->vdev.vqs[q];
+	size_t part = d->infl ? d->infl_area.mmap_size / d->infl_area.num_queues : 0;
+	int n;
+
+	t->pending = false;
+	if (!(d->vdev.status & VIRTIO_STATUS_DRIVER_OK) || !vq->enabled || d->vdev.dma_off)
+		return;
+	t->r = (struct vutake_ring){
+	    .desc = vq->desc, .avail = vq->avail, .used = vq->used, .size = vq->size};
+	n = vutake_start(d->vdev.mem, &t->r, d->infl ? d->infl + q * part : NULL, part);
+	if (n < 0) {
+		mv_warn("%s: queue %u: cannot take it over (%s)", d->prm.name, q, strerror(-n));
+		return;
+	}
+	if (t->w.fd < 0 &&
+	    vudev_watch(d, &t->w, fcntl(d->kick_fd[q], F_DUPFD_CLOEXEC, 0), vudev_on_take_kick)) {
+		mv_warn("%s: queue %u: cannot watch its kicks", d->prm.name, q);
+		return;
+	}
+	t->on = true;
+	if (d->infl)
+		mv_warn("%s: queue %u: the back-end held %d request(s): answered IOERR, as every "
+			"new one will be",
+			d->prm.name, q, n);
+	else
+		mv_warn("%s: queue %u: every new request is answered IOERR (the back-end kept no "
+			"inflight area: what it held stays unanswered)",
+			d->prm.name, q);
+	if (n && d->vdev.transport)
+		d->vdev.transport->ops->notify_used(d->vdev.transport, q);
+	vudev_take_serve(d, q);
 }
 
 /* Loop thread: the report, once; the socket watch goes with the connection. */
@@ -104,6 +200,9 @@ static void vudev_on_broken(struct loop_watch *w, uint32_t events)
 	report = d->broken && !d->reported;
 	d->reported |= report;
 	snprintf(why, sizeof(why), "%s", d->why);
+	for (unsigned int q = 0; q < d->ops.num_queues; q++)
+		if (d->take[q].pending)
+			vudev_take_start(d, q);
 	pthread_mutex_unlock(&d->vdev.lock);
 	if (d->sock_w.fd >= 0) {
 		loop_del(d->loop, &d->sock_w);
@@ -191,6 +290,43 @@ static int vudev_start_queue(struct vudev *d, unsigned int q)
 	return ret;
 }
 
+/*
+ * Lock held: the inflight area, asked for once and cleared at every start
+ * (the rings are stopped then), handed to the back-end. An area memvisor
+ * cannot safely map (not sealed against shrinking: a back-end could make
+ * reading it fault) is not used, and the disk then has no takeover.
+ */
+static int vudev_inflight(struct vudev *d)
+{
+	struct vu_inflight a;
+	struct stat st;
+	void *p;
+	int fd, ret, seals;
+
+	if (!d->infl) {
+		ret =
+		    vu_get_inflight_fd(&d->conn, d->ops.num_queues, d->ops.queue_max_size, &a, &fd);
+		if (ret)
+			return ret;
+		seals = fcntl(fd, F_GET_SEALS);
+		if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) ||
+		    (uint64_t)st.st_size < a.mmap_offset + a.mmap_size ||
+		    (p = mmap(NULL, a.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			      (off_t)a.mmap_offset)) == MAP_FAILED) {
+			mv_warn("%s: the back-end's inflight area is not a sealed memfd of its "
+				"size: not used (no IOERR answers if the back-end dies)",
+				d->prm.name);
+			close(fd);
+			return 0;
+		}
+		d->infl = p;
+		d->infl_fd = fd;
+		d->infl_area = a;
+	}
+	memset(d->infl, 0, d->infl_area.mmap_size);
+	return vu_set_inflight_fd(&d->conn, &d->infl_area, d->infl_fd);
+}
+
 static void vudev_driver_ok(struct virtio_dev *v)
 {
 	struct vudev *d = to_vudev(v);
@@ -204,6 +340,8 @@ static void vudev_driver_ok(struct virtio_dev *v)
 	ret = vu_set_features(&d->conn, v->driver_features);
 	if (!ret)
 		ret = vu_set_mem_table(&d->conn, d->mem.r, d->mem.fd, d->mem.n);
+	if (!ret && d->prm.takeover && vu_has_protocol(&d->conn, VU_PROTOCOL_F_INFLIGHT_SHMFD))
+		ret = vudev_inflight(d);
 	for (unsigned int q = 0; !ret && q < d->ops.num_queues; q++)
 		if (v->vqs[q].enabled)
 			ret = vudev_start_queue(d, q);
@@ -217,6 +355,9 @@ static void vudev_reset(struct virtio_dev *v)
 	struct vudev *d = to_vudev(v);
 	uint32_t base;
 
+	/* The driver takes its rings back from memvisor too. */
+	for (unsigned int q = 0; q < d->ops.num_queues; q++)
+		d->take[q].on = d->take[q].pending = false;
 	if (!d->started || d->broken)
 		return;
 	d->stops++;
@@ -248,20 +389,6 @@ static void vudev_queue_notify(struct virtio_dev *v, unsigned int q)
 
 /* Setup ------------------------------------------------------------------ */
 
-static int vudev_watch(struct vudev *d, struct loop_watch *w, int fd, loop_cb cb)
-{
-	w->fd = fd;
-	w->cb = cb;
-	if (fd < 0)
-		return -errno;
-	if (loop_add(d->loop, w, EPOLLIN)) {
-		close(fd);
-		w->fd = -1;
-		return -EIO;
-	}
-	return 0;
-}
-
 int vudev_init(struct vudev *d, const struct vudev_params *prm, struct vu_conn *conn,
 	       struct gmem *gm, struct loop *loop, char *err, size_t errlen)
 {
@@ -272,11 +399,11 @@ int vudev_init(struct vudev *d, const struct vudev_params *prm, struct vu_conn *
 	conn->fd = -1;
 	d->prm = *prm;
 	d->loop = loop;
-	d->sock_w.fd = d->broken_w.fd = -1;
+	d->sock_w.fd = d->broken_w.fd = d->infl_fd = -1;
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-		d->kick_fd[q] = d->call[q].w.fd = -1;
-		d->call[q].d = d;
-		d->call[q].q = q;
+		d->kick_fd[q] = d->call[q].w.fd = d->take[q].w.fd = -1;
+		d->call[q].d = d->take[q].d = d;
+		d->call[q].q = d->take[q].q = q;
 	}
 	if (prm->num_queues < 1 || prm->num_queues > VIRTIO_MAX_QUEUES ||
 	    prm->config_size > VUDEV_MAX_CONFIG) {
@@ -338,6 +465,17 @@ void vudev_set_mem(struct vudev *d, const struct vudev_mem *m)
 	pthread_mutex_unlock(&d->vdev.lock);
 }
 
+void vudev_resumed(struct vudev *d)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&d->vdev.lock);
+	for (unsigned int q = 0; q < d->ops.num_queues; q++)
+		if (d->take[q].on && write(d->take[q].w.fd, &one, sizeof(one)) != sizeof(one))
+			mv_warn("%s: queue %u: eventfd write failed", d->prm.name, q);
+	pthread_mutex_unlock(&d->vdev.lock);
+}
+
 void vudev_set_kick(struct vudev *d, unsigned int q, int fd)
 {
 	if (q < VIRTIO_MAX_QUEUES)
@@ -346,10 +484,12 @@ void vudev_set_kick(struct vudev *d, unsigned int q, int fd)
 
 void vudev_destroy(struct vudev *d)
 {
-	struct loop_watch *ws[2 + VIRTIO_MAX_QUEUES] = {&d->sock_w, &d->broken_w};
+	struct loop_watch *ws[2 + 2 * VIRTIO_MAX_QUEUES] = {&d->sock_w, &d->broken_w};
 
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		ws[2 + q] = &d->call[q].w;
+		ws[2 + VIRTIO_MAX_QUEUES + q] = &d->take[q].w;
+	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(ws); i++) {
 		if (ws[i]->fd < 0)
 			continue;
@@ -358,5 +498,11 @@ void vudev_destroy(struct vudev *d)
 		ws[i]->fd = -1;
 	}
 	vu_close(&d->conn);
+	if (d->infl)
+		munmap(d->infl, d->infl_area.mmap_size);
+	if (d->infl_fd >= 0)
+		close(d->infl_fd);
+	d->infl = NULL;
+	d->infl_fd = -1;
 	virtio_dev_destroy(&d->vdev);
 }

@@ -24,7 +24,9 @@
  * its socket or sends what was not asked for breaks the device: the
  * connection is closed, the driver sees DEVICE_NEEDS_RESET, and `broken`
  * is called once on the loop thread with the reason (the VM runs on; a
- * reset of the device does not reconnect).
+ * reset of the device does not reconnect). A disk (prm.takeover) then has
+ * its queues answered by the loop: every new request fails with IOERR, and
+ * so do those the back-end held where it kept an inflight area.
  */
 #ifndef MV_VIRTIO_VHOST_USER_DEV_H
 #define MV_VIRTIO_VHOST_USER_DEV_H
@@ -35,6 +37,7 @@
 
 #include "core/loop.h"
 #include "virtio/vhost_user.h"
+#include "virtio/vhost_user_takeover.h"
 #include "virtio/virtio.h"
 
 #define VUDEV_FS_DEVICE_ID  26
@@ -67,6 +70,9 @@ struct vudev_params {
 	const uint8_t *config; /* the device config the driver reads */
 	uint32_t config_size;  /* <= VUDEV_MAX_CONFIG */
 	uint64_t withhold;     /* device feature bits not offered whatever the back-end says */
+	/* virtio-blk: when the back-end dies, answer its queues with IOERR (vhost_user_takeover.h)
+	 */
+	bool takeover;
 	void (*broken)(struct vudev *d, const char *why); /* loop thread, lock not held */
 	void *opaque;
 };
@@ -75,6 +81,16 @@ struct vudev_call {
 	struct loop_watch w; /* the eventfd the back-end signals */
 	struct vudev *d;
 	unsigned int q;
+};
+
+/* A queue memvisor answers after the back-end died. */
+struct vudev_take {
+	struct loop_watch w; /* a dup of the queue's kick eventfd, watched from the takeover on */
+	struct vudev *d;
+	unsigned int q;
+	bool pending; /* the back-end held it when it broke: take over on the loop */
+	bool on;
+	struct vutake_ring r;
 };
 
 struct vudev {
@@ -90,6 +106,11 @@ struct vudev {
 	struct loop_watch sock_w;   /* a dup of conn.fd: its hang-up, whoever closed conn */
 	struct loop_watch broken_w; /* eventfd: report a breakage from the loop */
 	uint32_t started;	    /* queues handed to the back-end (bit per queue) */
+	/* The back-end's inflight area (INFLIGHT_SHMFD, with prm.takeover), mapped here. */
+	int infl_fd;
+	uint8_t *infl;
+	struct vu_inflight infl_area;
+	struct vudev_take take[VIRTIO_MAX_QUEUES];
 	bool broken;
 	bool reported;
 	char why[384];
@@ -126,6 +147,8 @@ int vudev_init(struct vudev *d, const struct vudev_params *prm, struct vu_conn *
 void vudev_set_mem(struct vudev *d, const struct vudev_mem *m);
 /* Queue q's kick eventfd (from the transport, which keeps it). Before the guest runs. */
 void vudev_set_kick(struct vudev *d, unsigned int q, int fd);
+/* After the VM resumes (or bus mastering returns): look again at queues memvisor answers. */
+void vudev_resumed(struct vudev *d);
 void vudev_destroy(struct vudev *d);
 
 #endif

@@ -49,6 +49,8 @@ const char *vu_request_name(uint32_t request)
 	    [VU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
 	    [VU_GET_CONFIG] = "GET_CONFIG",
 	    [VU_SET_CONFIG] = "SET_CONFIG",
+	    [VU_GET_INFLIGHT_FD] = "GET_INFLIGHT_FD",
+	    [VU_SET_INFLIGHT_FD] = "SET_INFLIGHT_FD",
 	    [VU_RESET_DEVICE] = "RESET_DEVICE",
 	    [VU_GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
 	    [VU_ADD_MEM_REG] = "ADD_MEM_REG",
@@ -137,6 +139,19 @@ size_t vu_msg_mem_table(struct vu_msg *m, const struct vu_region *r, unsigned in
 	return len;
 }
 
+size_t vu_msg_inflight(struct vu_msg *m, uint32_t request, const struct vu_inflight *inf,
+		       bool need_reply)
+{
+	size_t n = vu_msg_start(m, request, VU_INFLIGHT_SIZE, need_reply);
+
+	memset(m->payload, 0, VU_INFLIGHT_SIZE);
+	put64(m->payload, inf->mmap_size);
+	put64(m->payload + 8, inf->mmap_offset);
+	memcpy(m->payload + 16, &inf->num_queues, 2);
+	memcpy(m->payload + 18, &inf->queue_size, 2);
+	return n;
+}
+
 size_t vu_msg_get_config(struct vu_msg *m, uint32_t offset, uint32_t len)
 {
 	size_t n;
@@ -195,5 +210,22 @@ int vu_reply_config(const struct vu_msg *reply, uint32_t offset, uint32_t len, c
 	    get32(reply->payload + 4) != len)
 		return -EPROTO;
 	*data = reply->payload + 12;
+	return 0;
+}
+
+int vu_reply_inflight(const struct vu_msg *reply, uint16_t num_queues, uint16_t queue_size,
+		      struct vu_inflight *inf)
+{
+	uint64_t part = 16 + 16ULL * queue_size;
+
+	if (reply->size != VU_INFLIGHT_SIZE || !num_queues)
+		return -EPROTO;
+	inf->mmap_size = get64(reply->payload);
+	inf->mmap_offset = get64(reply->payload + 8);
+	inf->num_queues = num_queues;
+	inf->queue_size = queue_size;
+	if (!inf->mmap_size || inf->mmap_size / num_queues < part ||
+	    inf->mmap_offset > UINT64_MAX - inf->mmap_size || inf->mmap_offset % 4096)
+		return -EPROTO;
 	return 0;
 }

@@ -49,6 +49,8 @@ enum vu_request {
 	VU_SET_VRING_ENABLE = 18,
 	VU_GET_CONFIG = 24,
 	VU_SET_CONFIG = 25,
+	VU_GET_INFLIGHT_FD = 31,
+	VU_SET_INFLIGHT_FD = 32,
 	VU_RESET_DEVICE = 34,
 	VU_GET_MAX_MEM_SLOTS = 36,
 	VU_ADD_MEM_REG = 37,
@@ -62,6 +64,7 @@ enum {
 	VU_PROTOCOL_F_LOG_SHMFD = 1,
 	VU_PROTOCOL_F_REPLY_ACK = 3,
 	VU_PROTOCOL_F_CONFIG = 9,
+	VU_PROTOCOL_F_INFLIGHT_SHMFD = 12,
 	VU_PROTOCOL_F_RESET_DEVICE = 13,
 	VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS = 15,
 };
@@ -70,7 +73,7 @@ enum {
 #define VU_PROTOCOL_WANTED                                                                         \
 	(1ull << VU_PROTOCOL_F_MQ | 1ull << VU_PROTOCOL_F_REPLY_ACK |                              \
 	 1ull << VU_PROTOCOL_F_CONFIG | 1ull << VU_PROTOCOL_F_RESET_DEVICE |                       \
-	 1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
+	 1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS | 1ull << VU_PROTOCOL_F_INFLIGHT_SHMFD)
 
 struct vu_msg {
 	uint32_t request, flags, size;
@@ -81,6 +84,17 @@ struct vu_msg {
 struct vu_region {
 	uint64_t gpa, size, uaddr, mmap_offset;
 };
+
+/*
+ * The shared area where a back-end records which descriptors it holds
+ * (GET/SET_INFLIGHT_FD): mmap_size bytes at mmap_offset of the fd, one
+ * equal part per queue.
+ */
+struct vu_inflight {
+	uint64_t mmap_size, mmap_offset;
+	uint16_t num_queues, queue_size;
+};
+#define VU_INFLIGHT_SIZE 24 /* the payload, padded as the back-ends read it */
 
 struct vu_vring_addr {
 	uint32_t index, flags;
@@ -106,6 +120,9 @@ size_t vu_msg_mem_reg(struct vu_msg *m, uint32_t request, const struct vu_region
 /* SET_MEM_TABLE with n regions: 0 (nothing built) when n > VU_MAX_FDS. */
 size_t vu_msg_mem_table(struct vu_msg *m, const struct vu_region *r, unsigned int n,
 			bool need_reply);
+/* GET_INFLIGHT_FD (the sizes asked) or SET_INFLIGHT_FD (the area given back). */
+size_t vu_msg_inflight(struct vu_msg *m, uint32_t request, const struct vu_inflight *inf,
+		       bool need_reply);
 /* GET_CONFIG of [offset, offset+len): 0 when len is 0 or past VU_MAX_CONFIG. */
 size_t vu_msg_get_config(struct vu_msg *m, uint32_t offset, uint32_t len);
 
@@ -127,6 +144,13 @@ int vu_reply_header(const uint8_t *b, size_t got, uint32_t request, uint32_t *si
 int vu_reply_u64(const struct vu_msg *reply, uint64_t *v);
 int vu_reply_ack(const struct vu_msg *reply);
 int vu_reply_state(const struct vu_msg *reply, uint32_t index, uint32_t *num);
+/*
+ * GET_INFLIGHT_FD's reply: 24 bytes, a non-empty area that holds at least
+ * num_queues parts of 16 + 16 * queue_size bytes (a header and one state
+ * per descriptor, as asked). 0 or -EPROTO.
+ */
+int vu_reply_inflight(const struct vu_msg *reply, uint16_t num_queues, uint16_t queue_size,
+		      struct vu_inflight *inf);
 int vu_reply_config(const struct vu_msg *reply, uint32_t offset, uint32_t len,
 		    const uint8_t **data);
 

@@ -102,6 +102,35 @@ static void test_reply_checks(void **state)
 	uint32_t size, num;
 	uint64_t v;
 
+	/* GET_INFLIGHT_FD: 24 bytes, an area that holds every queue's part, page-aligned offset. */
+	{
+		struct vu_inflight ask = {.num_queues = 2, .queue_size = 128}, got;
+		uint64_t part = 16 + 16 * 128;
+
+		assert_int_equal(vu_msg_inflight(&r, VU_GET_INFLIGHT_FD, &ask, false),
+				 VU_HDR_SIZE + VU_INFLIGHT_SIZE);
+		assert_int_equal(r.size, VU_INFLIGHT_SIZE);
+		assert_int_equal(le_get(r.payload + 16, 2), 2);
+		assert_int_equal(le_get(r.payload + 18, 2), 128);
+		r.size = VU_INFLIGHT_SIZE;
+		le_put(r.payload, 2 * part, 8);
+		le_put(r.payload + 8, 0, 8);
+		assert_int_equal(vu_reply_inflight(&r, 2, 128, &got), 0);
+		assert_int_equal(got.mmap_size, 2 * part);
+		le_put(r.payload, 2 * part - 1, 8); /* one byte short */
+		assert_int_equal(vu_reply_inflight(&r, 2, 128, &got), -EPROTO);
+		le_put(r.payload, 0, 8);
+		assert_int_equal(vu_reply_inflight(&r, 2, 128, &got), -EPROTO);
+		le_put(r.payload, 2 * part, 8);
+		le_put(r.payload + 8, 100, 8); /* not a page boundary */
+		assert_int_equal(vu_reply_inflight(&r, 2, 128, &got), -EPROTO);
+		le_put(r.payload + 8, UINT64_MAX & ~4095ULL, 8); /* wraps */
+		assert_int_equal(vu_reply_inflight(&r, 2, 128, &got), -EPROTO);
+		le_put(r.payload + 8, 0, 8);
+		r.size = 20;
+		assert_int_equal(vu_reply_inflight(&r, 2, 128, &got), -EPROTO);
+	}
+
 #define HDR(req, fl, sz)                                                                           \
 	do {                                                                                       \
 		uint32_t t_[3] = {(req), (fl), (sz)};                                              \
@@ -514,6 +543,8 @@ static void test_qemu_storage_daemon(void **state)
 	char dir[] = "/tmp/mv-vu-XXXXXX", img[64], sock[64], blockdev[160], exp[200];
 	uint8_t sector[512], *mem;
 	uint64_t capacity = 0, one = 1;
+	struct vu_inflight inf;
+	int infl_fd;
 	struct vu_conn c;
 	struct vu_region r;
 	struct vu_vring_addr a;
@@ -589,6 +620,16 @@ static void test_qemu_storage_daemon(void **state)
 	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	a = (struct vu_vring_addr){
 	    0, 0, r.uaddr + OFF_DESC, r.uaddr + OFF_USED, r.uaddr + OFF_AVAIL, 0};
+	/* Debian 12's daemon keeps no inflight area: a disk's takeover knows nothing it held. */
+	assert_false(vu_has_protocol(&c, VU_PROTOCOL_F_INFLIGHT_SHMFD));
+	assert_int_equal(vu_get_inflight_fd(&c, 1, RING_SIZE, &inf, &infl_fd), -EOPNOTSUPP);
+	assert_int_equal(infl_fd, -1);
+	assert_int_equal(c.fd, -1); /* refused as any request is: the connection is gone */
+	ret = vu_connect(&c, sock, 5000, err, sizeof(err));
+	if (ret)
+		fail_msg("%s", err);
+	assert_int_equal(vu_set_features(&c, 1ull << 32), 0);
+	assert_int_equal(vu_set_mem_table(&c, &r, &memfd, 1), 0);
 	assert_int_equal(vu_set_vring_num(&c, 0, RING_SIZE), 0);
 	assert_int_equal(vu_set_vring_base(&c, 0, 0), 0);
 	assert_int_equal(vu_set_vring_addr(&c, &a), 0);
