@@ -305,6 +305,23 @@ def side_by_side(argv, one, what, log):
     return results, restarts, skipped
 
 
+def print_pairs(prefix, keys, results, restarts, skipped):
+    """The "key value" lines of a side_by_side throughput run (bench/io.py,
+    bench/vhost_user.py): counts, each VMM's medians and every value, and
+    memvisor/QEMU per figure (median of the pairs' ratios, and each)."""
+    print("%s_l1_restarts %d" % (prefix, len(restarts)))
+    print("%s_pairs %d" % (prefix, len(results["qemu"])))
+    print("%s_skipped %d" % (prefix, skipped))
+    for kind, runs in results.items():
+        for key in keys:
+            print("%s_%s_%s %.3f" % (prefix, kind, key, statistics.median(r[key] for r in runs)))
+            print("%s_%s_%s_all %s" % (prefix, kind, key, ",".join("%.3f" % r[key] for r in runs)))
+    for key in keys:
+        ratios = [m[key] / q[key] for m, q in zip(results["memvisor"], results["qemu"])]
+        print("%s_%s_vs_qemu %.3f" % (prefix, key, statistics.median(ratios)))
+        print("%s_%s_vs_qemu_all %s" % (prefix, key, ",".join("%.3f" % v for v in ratios)))
+
+
 def plan(reps, extra):
     """Batches in priority order: the first pair, a second pair, the extra
     kinds, then further pairs. A batch runs whole or not at all."""

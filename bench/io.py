@@ -29,13 +29,12 @@ Reproduce: python3 bench/io.py 3
 """
 
 import os
-import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import rig  # noqa: E402
-from compare import side_by_side  # noqa: E402
+from compare import print_pairs, side_by_side  # noqa: E402
 
 DISK_MIB = 512
 NET_MIB = 64
@@ -121,17 +120,7 @@ def one_run(l1, kind, kill_l1=False):
 
 def main():
     results, restarts, skipped = side_by_side(sys.argv[1:], one_run, "I/O run", log)
-    print("io_l1_restarts %d" % len(restarts))
-    print("io_pairs %d" % len(results["qemu"]))
-    print("io_skipped %d" % skipped)
-    for kind, runs in results.items():
-        for key in KEYS:
-            print("io_%s_%s %.3f" % (kind, key, statistics.median(r[key] for r in runs)))
-            print("io_%s_%s_all %s" % (kind, key, ",".join("%.3f" % r[key] for r in runs)))
-    for key in KEYS:
-        ratios = [m[key] / q[key] for m, q in zip(results["memvisor"], results["qemu"])]
-        print("io_%s_vs_qemu %.3f" % (key, statistics.median(ratios)))
-        print("io_%s_vs_qemu_all %s" % (key, ",".join("%.3f" % v for v in ratios)))
+    print_pairs("io", KEYS, results, restarts, skipped)
 
 
 if __name__ == "__main__":

@@ -298,33 +298,50 @@ def build(d):
     dimm_rows(r, d)
     autoscale_rows(r, d)
     io_rows(r, d)
+    vu_rows(r, d)
     return r
 
 
-def io_rows(r, d):
-    """Figure 9: bench/io.py's disk and network throughput against QEMU 7.2."""
-    if d.get("io_failed"):
-        r.row("9. disk and network throughput", "failed", "see make bench output", "-", "", False)
-    for key, what in (
-        ("blk_read", "virtio-blk sequential read, 512 MiB, 1 MiB O_DIRECT in the guest"),
-        ("blk_write", "virtio-blk sequential write, 512 MiB, 1 MiB O_DIRECT in the guest, then sync"),
-        ("net_rx", "virtio-net, 64 MiB over HTTP from L1 to the guest"),
-        ("net_tx", "virtio-net, 64 MiB over HTTP from the guest to L1"),
-    ):
-        v = r.get("io_%s_vs_qemu" % key)
+def throughput_rows(r, d, prefix, figure, title, items):
+    """Throughput figures against QEMU 7.2: memvisor's and QEMU's medians and
+    their ratio, per item (key, what), from one bench script's PREFIX_* lines."""
+    if d.get(prefix + "_failed"):
+        r.row("%s. %s" % (figure, title), "failed", "see make bench output", "-", "", False)
+    for key, what in items:
+        v = r.get("%s_%s_vs_qemu" % (prefix, key))
         if v is None:
             continue
-        pr = [float(x) for x in str(r.get("io_%s_vs_qemu_all" % key) or "").split(",") if x]
+        pr = [float(x) for x in str(r.get("%s_%s_vs_qemu_all" % (prefix, key)) or "").split(",") if x]
         spread = "; %d pairs, range %.2f-%.2f" % (len(pr), min(pr), max(pr)) if len(pr) >= 2 else "; one pair"
         r.row(
-            "9. " + what,
-            "%.1f MB/s" % d["io_memvisor_" + key],
-            "QEMU %.1f MB/s" % d["io_qemu_" + key],
+            "%s. %s" % (figure, what),
+            "%.1f MB/s" % d["%s_memvisor_%s" % (prefix, key)],
+            "QEMU %.1f MB/s" % d["%s_qemu_%s" % (prefix, key)],
             "%.3f (memvisor/QEMU, median%s)" % (v, spread),
             ">= 1",
             v >= 1.0,
         )
-        r.metric("io_%s_vs_qemu" % key, v, "RATIO")
+        r.metric("%s_%s_vs_qemu" % (prefix, key), v, "RATIO")
+
+
+def io_rows(r, d):
+    """Figure 9: bench/io.py's disk and network throughput against QEMU 7.2."""
+    throughput_rows(r, d, "io", 9, "disk and network throughput", (
+        ("blk_read", "virtio-blk sequential read, 512 MiB, 1 MiB O_DIRECT in the guest"),
+        ("blk_write", "virtio-blk sequential write, 512 MiB, 1 MiB O_DIRECT in the guest, then sync"),
+        ("net_rx", "virtio-net, 64 MiB over HTTP from L1 to the guest"),
+        ("net_tx", "virtio-net, 64 MiB over HTTP from the guest to L1"),
+    ))
+
+
+def vu_rows(r, d):
+    """Figure 10: bench/vhost_user.py, the same Debian back-ends under memvisor and QEMU 7.2."""
+    throughput_rows(r, d, "vu", 10, "vhost-user throughput", (
+        ("vublk_read", "vhost-user disk (qemu-storage-daemon) read, 512 MiB, 1 MiB O_DIRECT"),
+        ("vublk_write", "vhost-user disk (qemu-storage-daemon) write, 512 MiB, 1 MiB O_DIRECT"),
+        ("vufs_read", "virtio-fs (virtiofsd) read of a 256 MiB file, guest caches dropped"),
+        ("vufs_write", "virtio-fs (virtiofsd) write of 128 MiB, fsync"),
+    ))
 
 
 def dimm_rows(r, d):

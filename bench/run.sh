@@ -10,7 +10,8 @@
 # comparison), BENCH_SKIP_SNAP=1 (leave out the snapshot/restore figures),
 # BENCH_RESULTS (default bench/results.md), BENCH_SKIP_AUTOSCALE=1 (leave out
 # the autoscale figures, about 8 minutes; their picture lands beside RESULTS),
-# BENCH_SKIP_IO=1 (leave out the disk and network throughput, figure 9).
+# BENCH_SKIP_IO=1 (leave out the disk and network throughput, figure 9),
+# BENCH_SKIP_VU=1 (leave out the vhost-user throughput, figure 10).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -23,6 +24,8 @@ BENCH_BUDGET_S=${BENCH_BUDGET_S:-900}
 BENCH_DIMM_S=${BENCH_DIMM_S:-420}
 # The disk and network figures (figure 9), after the autoscale ones, with this much more.
 BENCH_IO_S=${BENCH_IO_S:-600}
+# The vhost-user figures (figure 10), after those, with this much more.
+BENCH_VU_S=${BENCH_VU_S:-600}
 RESULTS=${BENCH_RESULTS:-bench/results.md}
 start=$(date +%s)
 
@@ -93,6 +96,14 @@ if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_IO:-0}" != 1 ]; then
 	if ! python3 bench/io.py --budget "$budget" "$VM_REPEATS" >>"$raw"; then
 		echo "bench: the disk and network figures failed (see above); they are missing" >&2
 		echo "io_failed 1" >>"$raw"
+	fi
+fi
+if [ "${BENCH_SKIP_VM:-0}" != 1 ] && [ "${BENCH_SKIP_VU:-0}" != 1 ]; then
+	echo "bench: vhost-user throughput vs QEMU in the nested rig (minutes)" >&2
+	budget=$((BENCH_BUDGET_S + BENCH_DIMM_S + BENCH_IO_S + BENCH_VU_S - ($(date +%s) - start) - 30))
+	if ! python3 bench/vhost_user.py --budget "$budget" "$VM_REPEATS" >>"$raw"; then
+		echo "bench: the vhost-user figures failed (see above); they are missing" >&2
+		echo "vu_failed 1" >>"$raw"
 	fi
 fi
 end=$(date +%s)

@@ -84,6 +84,18 @@ static int vudev_watch(struct vudev *d, struct loop_watch *w, int fd, loop_cb cb
 /* Breakage ------------------------------------------------------------- */
 
 /*
+ * Lock held: with prm.takeover and the driver running, every queue it
+ * enabled is to be answered by the loop (started on the back-end or not:
+ * one never handed over had nothing taken from it).
+ */
+static void vudev_take_mark(struct vudev *d)
+{
+	for (unsigned int q = 0; q < d->ops.num_queues; q++)
+		d->take[q].pending = d->prm.takeover && d->vdev.vqs[q].enabled &&
+				     (d->vdev.status & VIRTIO_STATUS_DRIVER_OK);
+}
+
+/*
  * Lock held, any thread: the back-end is gone for this VM. The connection
  * is closed, the driver told, and the report handed to the loop.
  */
@@ -96,9 +108,7 @@ static void vudev_break(struct vudev *d, const char *why)
 	d->broken = true;
 	snprintf(d->why, sizeof(d->why), "%s", why);
 	vu_close(&d->conn);
-	for (unsigned int q = 0; q < d->ops.num_queues; q++)
-		d->take[q].pending = d->prm.takeover && (d->started & 1U << q) &&
-				     (d->vdev.status & VIRTIO_STATUS_DRIVER_OK);
+	vudev_take_mark(d);
 	d->started = 0;
 	/* Not during a reset: the driver waits for the status to read 0. */
 	if (d->vdev.status)
@@ -333,7 +343,14 @@ static void vudev_driver_ok(struct virtio_dev *v)
 	int ret;
 
 	if (d->broken) {
+		uint64_t one = 1;
+
+		/* Gone before the driver started (or restarted): a disk answers it from the loop.
+		 */
 		virtio_dev_set_needs_reset(v);
+		vudev_take_mark(d);
+		if (write(d->broken_w.fd, &one, sizeof(one)) != sizeof(one))
+			mv_warn("%s: eventfd write failed", d->prm.name);
 		return;
 	}
 	d->starts++;
@@ -349,6 +366,16 @@ static void vudev_driver_ok(struct virtio_dev *v)
 		vudev_break(d, d->conn.err[0] ? d->conn.err : strerror(-ret));
 }
 
+static void vudev_drop_inflight(struct vudev *d)
+{
+	if (d->infl)
+		munmap(d->infl, d->infl_area.mmap_size);
+	if (d->infl_fd >= 0)
+		close(d->infl_fd);
+	d->infl = NULL;
+	d->infl_fd = -1;
+}
+
 /* Virtio reset: the back-end lets go of every ring before the guest reuses them. */
 static void vudev_reset(struct virtio_dev *v)
 {
@@ -358,6 +385,9 @@ static void vudev_reset(struct virtio_dev *v)
 	/* The driver takes its rings back from memvisor too. */
 	for (unsigned int q = 0; q < d->ops.num_queues; q++)
 		d->take[q].on = d->take[q].pending = false;
+	/* A dead back-end's area says nothing of the rings the driver makes next. */
+	if (d->broken)
+		vudev_drop_inflight(d);
 	if (!d->started || d->broken)
 		return;
 	d->stops++;
@@ -498,11 +528,6 @@ void vudev_destroy(struct vudev *d)
 		ws[i]->fd = -1;
 	}
 	vu_close(&d->conn);
-	if (d->infl)
-		munmap(d->infl, d->infl_area.mmap_size);
-	if (d->infl_fd >= 0)
-		close(d->infl_fd);
-	d->infl = NULL;
-	d->infl_fd = -1;
+	vudev_drop_inflight(d);
 	virtio_dev_destroy(&d->vdev);
 }

@@ -52,6 +52,17 @@ def wait_event(l1, evfile, name):
     return None
 
 
+def refused_at_start(l1, option, sock, d, name):
+    """option + a socket path: refused with private memory (naming --memory
+    and shared=on) and with a socket nobody serves (naming it), each one
+    line naming the device, non-zero, before any guest runs."""
+    base = "memvisor --kernel %s --initramfs %s " % (l1.l2_kernel, l1.l2_initrd)
+    rc, out = l1.run(base + "--memory size=256M %s%s 2>&1" % (option, sock), timeout=60)
+    assert rc != 0 and name in out and "--memory" in out and "shared=on" in out, out
+    rc, out = l1.run(base + "--memory size=256M,shared=on %s%s/none.sock 2>&1" % (option, d), timeout=60)
+    assert rc != 0 and name in out and "none.sock" in out, out
+
+
 def test_virtiofs_share_both_ways_refusals_and_backend_death(vms, l1):
     if not os.path.isfile(VIRTIOFSD):
         pytest.skip("%s missing: install qemu-system-common" % VIRTIOFSD)
@@ -63,16 +74,9 @@ def test_virtiofs_share_both_ways_refusals_and_backend_death(vms, l1):
     assert rc == 0, out
     host_sum = md5s(out)[0]
 
-    # Private guest memory is refused before anything starts, naming --memory.
-    rc, out = l1.run("memvisor --kernel %s --initramfs %s --memory size=256M "
-                     "--fs tag=share,socket=%s 2>&1" % (l1.l2_kernel, l1.l2_initrd, sock),
-                     timeout=60)  # fmt: skip
-    assert rc != 0 and "--fs id=fs0" in out and "--memory" in out and "shared=on" in out, out
-    # A socket nobody serves: one line naming the share and the socket.
-    rc, out = l1.run("memvisor --kernel %s --initramfs %s --memory size=256M,shared=on "
-                     "--fs tag=share,socket=%s/none.sock 2>&1" % (l1.l2_kernel, l1.l2_initrd, d),
-                     timeout=60)  # fmt: skip
-    assert rc != 0 and "--fs id=fs0" in out and "none.sock" in out, out
+    # Private guest memory is refused before anything starts, naming --memory;
+    # a socket nobody serves: one line naming the share and the socket.
+    refused_at_start(l1, "--fs tag=share,socket=", sock, d, "--fs id=fs0")
 
     vm = vms.start_vm(memory=MEM, cpus=2, api_socket=True, name="fs",
                       args=["--fs", "tag=share,socket=%s,num_queues=1" % sock])  # fmt: skip
@@ -147,14 +151,7 @@ def test_vhost_user_blk_filesystem_virtio_mem_and_backend_death(vms, l1):
     assert rc == 0, out
 
     # Refused at start, one line naming the disk: private memory, a socket nobody serves.
-    rc, out = l1.run("memvisor --kernel %s --initramfs %s --memory size=256M "
-                     "--disk vhost_user=on,socket=%s 2>&1" % (l1.l2_kernel, l1.l2_initrd, sock),
-                     timeout=60)  # fmt: skip
-    assert rc != 0 and "--disk id=disk0" in out and "shared=on" in out, out
-    rc, out = l1.run("memvisor --kernel %s --initramfs %s --memory size=256M,shared=on "
-                     "--disk vhost_user=on,socket=%s/none.sock 2>&1" % (l1.l2_kernel, l1.l2_initrd, d),
-                     timeout=60)  # fmt: skip
-    assert rc != 0 and "--disk id=disk0" in out and "none.sock" in out, out
+    refused_at_start(l1, "--disk vhost_user=on,socket=", sock, d, "--disk id=disk0")
 
     vm = vms.start_vm(memory=MEM, cpus=2, api_socket=True, name="blk",
                       args=["--disk", "vhost_user=on,socket=%s,num_queues=2,id=vub" % sock])  # fmt: skip
@@ -204,5 +201,12 @@ def test_vhost_user_blk_filesystem_virtio_mem_and_backend_death(vms, l1):
                      "oflag=direct; echo rc=$?; echo alive", timeout=120)  # fmt: skip
     assert "alive" in out and "rc=0" not in out and out.count("rc=") == 2, out
     assert "I/O error" in out or "Input/output error" in out, out
+    # The driver rebound (a virtio reset, then DRIVER_OK with no back-end):
+    # its probe's reads are answered too, so it neither hangs nor crashes.
+    rc, out = vm.run("v=$(basename $(readlink /sys/block/vda/device)); d=/sys/bus/virtio/drivers/"
+                     "virtio_blk; echo $v > $d/unbind; echo $v > $d/bind; sleep 2; [ -e /sys/block/vda ] && "
+                     "echo reprobed; dd if=/dev/vda of=/dev/null bs=4096 count=1 iflag=direct; "
+                     "echo rc=$?; echo alive", timeout=120)  # fmt: skip
+    assert "alive" in out and "reprobed" in out and "rc=0" not in out and "rc=" in out, out
     vm.kill()
     l1.run("killall memvisor-ctl; rm -rf %s; true" % d)
